@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+
+
+class EnrollmentConfig(AppConfig):
+    name = "enrollment"
+    verbose_name = "Enrollment: subjects, consent, screening, eligibility"
+
+    def ready(self):
+        from enrollment.schedule import DEFAULT_VISIT_SCHEDULE, validate_visit_schedule
+        from trialsite.studies.study_settings import SettingsSection, register_section
+
+        register_section(
+            SettingsSection(
+                name="visit_schedule",
+                label="Visit schedule (days after infusion, windows in days)",
+                default=DEFAULT_VISIT_SCHEDULE,
+                validate=validate_visit_schedule,
+            )
+        )

@@ -1,0 +1,51 @@
+"""One handler maps service errors to HTTP (DESIGN.md §10 "Errors"): 400, 409, 423.
+
+Field problems come back as ``{"errors": {field: [messages]}, "code": ...}`` so API clients see
+the same field-level messages as the forms.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from trialsite.records.exceptions import (
+    RecordLocked,
+    RecordStateError,
+    SignatureRefused,
+    StaleVersion,
+)
+
+_STATUS = {
+    StaleVersion: status.HTTP_409_CONFLICT,
+    RecordLocked: status.HTTP_423_LOCKED,
+    SignatureRefused: status.HTTP_403_FORBIDDEN,
+}
+
+
+def _codes(exc: DjangoValidationError) -> list[str]:
+    return (
+        sorted({e.code for e in exc.error_list if getattr(e, "code", None)})
+        if hasattr(exc, "error_list")
+        else []
+    )
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            errors = {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}
+        else:
+            errors = {"non_field_errors": [str(m) for m in exc.messages]}
+        codes = sorted(
+            {e.code for errs in getattr(exc, "error_dict", {}).values() for e in errs if e.code}
+        ) or _codes(exc)
+        return Response({"errors": errors, "codes": codes}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, RecordStateError):
+        body = {"detail": exc.message, "code": exc.code}
+        if isinstance(exc, StaleVersion):
+            body["current_version"] = exc.current_version
+        return Response(body, status=_STATUS.get(type(exc), status.HTTP_409_CONFLICT))
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,13 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from trialsite.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("v1/me/", views.MeApi.as_view(), name="me"),
+    path("v1/studies/", views.StudyListApi.as_view(), name="study-list"),
+    path("v1/studies/<int:study_id>/", views.StudyDetailApi.as_view(), name="study-detail"),
+]

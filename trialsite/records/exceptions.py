@@ -1,0 +1,40 @@
+"""Named state problems of clinical records; the API maps them to 409 and 423 (DESIGN.md §10)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+STALE_VERSION = _("This record was changed by {user} at {when}; reload to see their change.")
+RECORD_LOCKED = _("This record is locked; a data manager must unlock it before any change.")
+BAD_PASSWORD = _("The password is not correct; the record was not signed.")
+
+
+class RecordStateError(Exception):
+    """Base of the record state errors; ``message`` is shown to the user as is."""
+
+    code = "record_state"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class StaleVersion(RecordStateError):
+    """The record changed since the user loaded it (optimistic concurrency, DESIGN.md §6)."""
+
+    code = "stale_version"
+
+    def __init__(self, *, user: str, when: str, current_version: int):
+        super().__init__(str(STALE_VERSION.format(user=user, when=when)))
+        self.current_version = current_version
+
+
+class RecordLocked(RecordStateError):
+    code = "record_locked"
+
+    def __init__(self):
+        super().__init__(str(RECORD_LOCKED))
+
+
+class SignatureRefused(RecordStateError):
+    code = "signature_refused"

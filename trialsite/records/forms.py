@@ -1,0 +1,83 @@
+"""The base CRF form: crispy layout, the optimistic version, and the reason for change.
+
+A CRF form is a few lines::
+
+    class VitalsForm(CRFForm):
+        class Meta(CRFForm.Meta):
+            model = Vitals
+            fields = ["weight_kg", "height_cm"]
+"""
+
+from __future__ import annotations
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Div, Field, Layout, Submit
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from trialsite.records.models import RecordStatus
+
+
+class CRFForm(forms.ModelForm):
+    """ModelForm for a ClinicalRecord: adds ``version`` (hidden) and ``reason`` fields.
+
+    The reason is required once the record is no longer a draft; the service enforces it too,
+    so the form's check is only for a quicker message.
+    """
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    reason = forms.CharField(
+        label=_("Reason for change"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when changing a submitted record (audit trail)."),
+    )
+    submit_label = _("Save")
+
+    class Meta:
+        fields: list[str] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        instance = self.instance
+        is_existing = instance is not None and instance.pk is not None
+        if is_existing:
+            self.fields["version"].initial = instance.version
+        reason_needed = is_existing and instance.status != RecordStatus.DRAFT
+        self.fields["reason"].required = reason_needed
+        if not is_existing:
+            self.fields["reason"].widget = forms.HiddenInput()
+        self.helper = FormHelper()
+        self.helper.form_tag = True
+        self.helper.layout = Layout(
+            *[Field(name) for name in self.clinical_field_names()],
+            "version",
+            Div(Field("reason"), css_class="reason-for-change") if reason_needed else "reason",
+            Submit("save", self.submit_label, css_class="btn btn-primary"),
+        )
+
+    def clinical_field_names(self) -> list[str]:
+        return [name for name in self.fields if name not in ("version", "reason")]
+
+    def clinical_values(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.clinical_field_names()}
+
+    def _post_clean(self):
+        # The service runs full_clean() inside its transaction; running model validation here
+        # too would validate against a half-built instance and report errors twice.
+        pass
+
+
+class SignatureForm(forms.Form):
+    """Re-enter the password to sign; the meaning is shown above the field and stored."""
+
+    password = forms.CharField(
+        label=_("Your password"), widget=forms.PasswordInput(attrs={"autocomplete": "off"})
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, meaning: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.meaning = meaning
+        self.helper = FormHelper()
+        self.helper.layout = Layout("password", "version", Submit("sign", _("Sign")))

@@ -1,0 +1,382 @@
+"""Every write of a clinical record goes through here (DESIGN.md §5, §6, §10 "A service").
+
+One ``transaction.atomic`` per call: lock the row, compare versions, ``full_clean()``, save, write
+the audit row, run edit checks, bump the study's ``data_version``; the recompute is scheduled
+on commit. App services (``enrollment.services`` …) build on these functions and add their own
+workflow; views, the API, imports and management commands all call services.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from trialsite.records import audit, recompute
+from trialsite.records.exceptions import BAD_PASSWORD, RecordLocked, SignatureRefused, StaleVersion
+from trialsite.records.models import AuditEvent, ClinicalRecord, RecordStatus, Signature
+from trialsite.studies.models import Study
+
+REASON_REQUIRED = _("Give a reason for this change: the record has been submitted.")
+NOTHING_CHANGED = "nothing_changed"
+
+EditCheck = Callable[[ClinicalRecord, object], None]
+_EDIT_CHECKS: dict[type, list[EditCheck]] = {}
+
+
+def register_edit_check(model: type[ClinicalRecord], check: EditCheck) -> None:
+    """Run ``check(record, actor)`` after every save of ``model`` (inside the transaction).
+
+    Edit checks may open data queries; they must not change the record itself.
+    """
+    _EDIT_CHECKS.setdefault(model, []).append(check)
+
+
+def _run_edit_checks(record: ClinicalRecord, actor) -> None:
+    for check in _EDIT_CHECKS.get(type(record), []):
+        check(record, actor)
+
+
+def bump_data_version(study_id: int) -> int:
+    """Advance the study's data version in the current transaction and schedule a recompute.
+
+    The UPDATE takes the study row's lock until commit, so data versions are strictly ordered.
+    """
+    Study.objects.filter(pk=study_id).update(data_version=F("data_version") + 1)
+    version = Study.objects.filter(pk=study_id).values_list("data_version", flat=True).get()
+    recompute.schedule(study_id)
+    return version
+
+
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _lock(record: ClinicalRecord) -> ClinicalRecord:
+    # Row lock: concurrent writers of the same record queue here and then see the new version.
+    return type(record)._default_manager.select_for_update().get(pk=record.pk)
+
+
+def _check_version(current: ClinicalRecord, expected_version: int | None) -> None:
+    if expected_version is not None and current.version != expected_version:
+        raise StaleVersion(
+            user=str(current.updated_by),
+            when=_when(current.updated_at),
+            current_version=current.version,
+        )
+
+
+def _needs_reason(current: ClinicalRecord, reason: str) -> None:
+    if current.status != RecordStatus.DRAFT and not reason.strip():
+        raise ValidationError({"reason": REASON_REQUIRED}, code="reason_required")
+
+
+def create_record(
+    model: type[ClinicalRecord],
+    *,
+    actor,
+    study: Study,
+    values: Mapping[str, object],
+    reason: str = "",
+    status: str = RecordStatus.DRAFT,
+) -> ClinicalRecord:
+    """Create a record from field values; audit row with every value as new."""
+    now = timezone.now()
+    with transaction.atomic():
+        record = model(
+            study=study,
+            status=status,
+            version=1,
+            created_at=now,
+            created_by=actor,
+            updated_at=now,
+            updated_by=actor,
+            **values,
+        )
+        record.full_clean()
+        record.save(force_insert=True)
+        after = record.content_values()
+        audit.write_event(
+            record,
+            study_id=study.pk,
+            action=AuditEvent.Action.CREATE,
+            changes={name: [None, value] for name, value in after.items() if value is not None},
+            reason=reason.strip(),
+            actor=actor,
+            occurred_at=now,
+            record_version=1,
+        )
+        _run_edit_checks(record, actor)
+        bump_data_version(study.pk)
+    return record
+
+
+def update_record(
+    record: ClinicalRecord,
+    *,
+    actor,
+    values: Mapping[str, object],
+    expected_version: int | None,
+    reason: str = "",
+) -> ClinicalRecord:
+    """Change field values of a record.
+
+    Refused when the record is locked (``RecordLocked``) or changed since ``expected_version``
+    (``StaleVersion``); a reason is required once the record is submitted. A change to a
+    verified or signed record returns it to *submitted*: the verification and signature no
+    longer cover its content. An update that changes nothing writes nothing.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        current = _lock(record)
+        if current.status == RecordStatus.LOCKED:
+            raise RecordLocked()
+        _check_version(current, expected_version)
+        before = current.content_values()
+        for name, value in values.items():
+            setattr(current, name, value)
+        current.full_clean()
+        changes = audit.field_changes(before, current.content_values())
+        if not changes:
+            return current
+        _needs_reason(current, reason)
+        if current.status in (RecordStatus.VERIFIED, RecordStatus.SIGNED):
+            changes["status"] = [current.status, RecordStatus.SUBMITTED]
+            current.status = RecordStatus.SUBMITTED
+        current.version += 1
+        current.updated_at = now
+        current.updated_by = actor
+        current.save()
+        audit.write_event(
+            current,
+            study_id=current.study_id,
+            action=AuditEvent.Action.UPDATE,
+            changes=changes,
+            reason=reason.strip(),
+            actor=actor,
+            occurred_at=now,
+            record_version=current.version,
+        )
+        _run_edit_checks(current, actor)
+        bump_data_version(current.study_id)
+    return current
+
+
+def delete_record(
+    record: ClinicalRecord, *, actor, expected_version: int | None, reason: str
+) -> None:
+    """Delete a record; its audit trail (with every last value) stays. A reason is required."""
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give a reason for deleting this record.")})
+    now = timezone.now()
+    with transaction.atomic():
+        current = _lock(record)
+        if current.status == RecordStatus.LOCKED:
+            raise RecordLocked()
+        _check_version(current, expected_version)
+        audit.write_event(
+            current,
+            study_id=current.study_id,
+            action=AuditEvent.Action.DELETE,
+            changes={k: [v, None] for k, v in current.content_values().items() if v is not None},
+            reason=reason.strip(),
+            actor=actor,
+            occurred_at=now,
+            record_version=current.version,
+        )
+        study_id = current.study_id
+        current.delete()
+        bump_data_version(study_id)
+
+
+_TRANSITIONS = {
+    RecordStatus.DRAFT: {RecordStatus.SUBMITTED},
+    RecordStatus.SUBMITTED: {RecordStatus.VERIFIED, RecordStatus.LOCKED},
+    RecordStatus.VERIFIED: {RecordStatus.SUBMITTED, RecordStatus.LOCKED},
+    RecordStatus.SIGNED: {RecordStatus.LOCKED, RecordStatus.SUBMITTED},
+    RecordStatus.LOCKED: {RecordStatus.SUBMITTED},
+}
+
+
+def change_status(
+    record: ClinicalRecord,
+    *,
+    actor,
+    status: str,
+    expected_version: int | None,
+    reason: str = "",
+) -> ClinicalRecord:
+    """Move a record along draft → submitted → verified → signed → locked (and unlock).
+
+    Signing goes through ``sign_record``. Permission to verify or lock is the caller's check.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        current = _lock(record)
+        _check_version(current, expected_version)
+        if status not in _TRANSITIONS.get(current.status, set()):
+            raise ValidationError(
+                {
+                    "status": _("A %(old)s record cannot become %(new)s.")
+                    % {"old": current.get_status_display(), "new": status}
+                },
+                code="bad_transition",
+            )
+        if current.status == RecordStatus.LOCKED and not reason.strip():
+            raise ValidationError({"reason": _("Give a reason for unlocking.")})
+        old = current.status
+        current.status = status
+        current.version += 1
+        current.updated_at = now
+        current.updated_by = actor
+        current.save(update_fields=["status", "version", "updated_at", "updated_by"])
+        audit.write_event(
+            current,
+            study_id=current.study_id,
+            action=AuditEvent.Action.STATUS,
+            changes={"status": [old, status]},
+            reason=reason.strip(),
+            actor=actor,
+            occurred_at=now,
+            record_version=current.version,
+        )
+    return current
+
+
+def submit_record(record: ClinicalRecord, *, actor, expected_version: int | None) -> ClinicalRecord:
+    return change_status(
+        record, actor=actor, status=RecordStatus.SUBMITTED, expected_version=expected_version
+    )
+
+
+# --- Electronic signatures (DESIGN.md §6; Django auth/tokens.py `_make_hash_value`) -----------
+
+
+def content_hash(record: ClinicalRecord) -> str:
+    """SHA-256 of the record's identity, version and clinical content."""
+    payload = json.dumps(
+        {
+            "model": record._meta.label_lower,
+            "pk": str(record.pk),
+            "version": record.version,
+            "content": record.content_values(),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def sign_record(
+    record: ClinicalRecord,
+    *,
+    actor,
+    password: str,
+    meaning: str,
+    expected_version: int | None,
+) -> Signature:
+    """Sign a submitted or verified record after the signer re-enters their password.
+
+    The signature stores the meaning shown to the signer and binds to the record's version and
+    a hash of its content; any later change makes it invalid (``signature_state``).
+    """
+    if not password or not actor.check_password(password):
+        raise SignatureRefused(str(BAD_PASSWORD))
+    now = timezone.now()
+    with transaction.atomic():
+        current = _lock(record)
+        if current.status == RecordStatus.LOCKED:
+            raise RecordLocked()
+        _check_version(current, expected_version)
+        if current.status not in (RecordStatus.SUBMITTED, RecordStatus.VERIFIED):
+            raise SignatureRefused(
+                str(_("Only a submitted or verified record can be signed; this one is %s."))
+                % current.get_status_display()
+            )
+        old = current.status
+        current.status = RecordStatus.SIGNED
+        current.version += 1
+        current.updated_at = now
+        current.updated_by = actor
+        current.save(update_fields=["status", "version", "updated_at", "updated_by"])
+        signature = Signature.objects.create(
+            study_id=current.study_id,
+            content_type=ContentType.objects.get_for_model(type(current)),
+            object_id=str(current.pk),
+            record_version=current.version,
+            content_hash=content_hash(current),
+            meaning=meaning,
+            signer=actor,
+            signer_name=actor.get_full_name() or actor.get_username(),
+            signed_at=now,
+        )
+        audit.write_event(
+            current,
+            study_id=current.study_id,
+            action=AuditEvent.Action.SIGN,
+            changes={"status": [old, RecordStatus.SIGNED], "signature": [None, meaning]},
+            reason=meaning,
+            actor=actor,
+            occurred_at=now,
+            record_version=current.version,
+        )
+    return signature
+
+
+@dataclass(frozen=True)
+class SignatureState:
+    signature: Signature | None
+    valid: bool
+    message: str
+
+
+def signature_state(record: ClinicalRecord) -> SignatureState:
+    """The record's newest signature and whether it still covers the record as it is now."""
+    signature = (
+        Signature.objects.filter(
+            content_type=ContentType.objects.get_for_model(type(record)), object_id=str(record.pk)
+        )
+        .select_related("signer")
+        .first()
+    )
+    if signature is None:
+        return SignatureState(None, False, str(_("Not signed.")))
+    if signature.record_version == record.version and signature.content_hash == content_hash(
+        record
+    ):
+        return SignatureState(
+            signature,
+            True,
+            str(_("Signed by %(who)s at %(when)s: “%(meaning)s”"))
+            % {
+                "who": signature.signer_name,
+                "when": _when(signature.signed_at),
+                "meaning": signature.meaning,
+            },
+        )
+    return SignatureState(
+        signature,
+        False,
+        str(
+            _(
+                "The signature of %(who)s at %(when)s is no longer valid: "
+                "the record changed after it."
+            )
+        )
+        % {"who": signature.signer_name, "when": _when(signature.signed_at)},
+    )
+
+
+def audit_trail(record: models.Model):
+    """The record's audit events, oldest first (one query)."""
+    return AuditEvent.objects.filter(
+        content_type=ContentType.objects.get_for_model(type(record)), object_id=str(record.pk)
+    ).order_by("sequence")

@@ -1,0 +1,34 @@
+from django.contrib import admin
+
+from trialsite.studies.models import Membership, Site, Study, StudySettingsVersion
+
+
+class SiteInline(admin.TabularInline):
+    model = Site
+    extra = 0
+
+
+@admin.register(Study)
+class StudyAdmin(admin.ModelAdmin):
+    list_display = ("protocol_number", "nct_id", "short_title", "phase", "status", "data_version")
+    readonly_fields = ("settings", "settings_version", "data_version")
+    inlines = [SiteInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "study", "site", "role", "is_active")
+    list_filter = ("study", "role", "is_active")
+    list_select_related = ("user", "study", "site")
+
+
+@admin.register(StudySettingsVersion)
+class StudySettingsVersionAdmin(admin.ModelAdmin):
+    list_display = ("study", "version", "changed_by", "changed_at", "reason")
+    list_select_related = ("study", "changed_by")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
