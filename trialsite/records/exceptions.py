@@ -38,3 +38,10 @@ class RecordLocked(RecordStateError):
 
 class SignatureRefused(RecordStateError):
     code = "signature_refused"
+
+
+def field_error(field: str, message, code: str):
+    """A ValidationError for one field that keeps its code (a dict-form error drops ``code``)."""
+    from django.core.exceptions import ValidationError
+
+    return ValidationError({field: ValidationError(message, code=code)})

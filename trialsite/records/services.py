@@ -14,14 +14,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from trialsite.records import audit, recompute
-from trialsite.records.exceptions import BAD_PASSWORD, RecordLocked, SignatureRefused, StaleVersion
+from trialsite.records.exceptions import (
+    BAD_PASSWORD,
+    RecordLocked,
+    SignatureRefused,
+    StaleVersion,
+    field_error,
+)
 from trialsite.records.models import AuditEvent, ClinicalRecord, RecordStatus, Signature
 from trialsite.studies.models import Study
 
@@ -76,7 +81,7 @@ def _check_version(current: ClinicalRecord, expected_version: int | None) -> Non
 
 def _needs_reason(current: ClinicalRecord, reason: str) -> None:
     if current.status != RecordStatus.DRAFT and not reason.strip():
-        raise ValidationError({"reason": REASON_REQUIRED}, code="reason_required")
+        raise field_error("reason", REASON_REQUIRED, "reason_required")
 
 
 def create_record(
@@ -175,7 +180,7 @@ def delete_record(
 ) -> None:
     """Delete a record; its audit trail (with every last value) stays. A reason is required."""
     if not reason.strip():
-        raise ValidationError({"reason": _("Give a reason for deleting this record.")})
+        raise field_error("reason", _("Give a reason for deleting this record."), "reason_required")
     now = timezone.now()
     with transaction.atomic():
         current = _lock(record)
@@ -223,15 +228,14 @@ def change_status(
         current = _lock(record)
         _check_version(current, expected_version)
         if status not in _TRANSITIONS.get(current.status, set()):
-            raise ValidationError(
-                {
-                    "status": _("A %(old)s record cannot become %(new)s.")
-                    % {"old": current.get_status_display(), "new": status}
-                },
-                code="bad_transition",
+            raise field_error(
+                "status",
+                _("A %(old)s record cannot become %(new)s.")
+                % {"old": current.get_status_display(), "new": status},
+                "bad_transition",
             )
         if current.status == RecordStatus.LOCKED and not reason.strip():
-            raise ValidationError({"reason": _("Give a reason for unlocking.")})
+            raise field_error("reason", _("Give a reason for unlocking."), "reason_required")
         old = current.status
         current.status = status
         current.version += 1

@@ -69,7 +69,7 @@ def update_study_settings(
 ) -> Study:
     """Replace the settings document with a new validated version; the old one is kept."""
     if not reason.strip():
-        raise ValidationError({"reason": REASON_REQUIRED}, code="reason_required")
+        raise ValidationError({"reason": ValidationError(REASON_REQUIRED, code="reason_required")})
     cleaned = study_settings.validate_document(document)
     with transaction.atomic():
         # Lock the study row so two administrators cannot both create version n+1.
@@ -112,7 +112,9 @@ def add_site(study: Study, *, code: str, name: str, **fields) -> Site:
 def grant_role(*, user, study: Study, role: str, site: Site | None = None) -> Membership:
     """Give a user a role on a study (at one site, or study-wide when ``site`` is None)."""
     if site is not None and site.study_id != study.pk:
-        raise ValidationError({"site": _("The site belongs to another study.")}, code="site_study")
+        raise ValidationError(
+            {"site": ValidationError(_("The site belongs to another study."), code="site_study")}
+        )
     membership, _created = Membership.objects.get_or_create(
         user=user, study=study, site=site, role=role, defaults={"is_active": True}
     )
