@@ -11,6 +11,7 @@ Study-specific clinical choices (RULES.md [SETTING]s, dose levels, DLT criteria,
 
 from __future__ import annotations
 
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -115,7 +116,9 @@ TEMPLATES = [
 _DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'trialsite.sqlite3'}"
 DATABASE_URL = env_str("DATABASE_URL") or _DEFAULT_DATABASE_URL
 try:
-    _db = environ.Env.db_url_config(DATABASE_URL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an unknown scheme is reported below, in one line
+        _db = environ.Env.db_url_config(DATABASE_URL)
 except Exception as exc:  # noqa: BLE001 - django-environ raises several types here
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
 if not _db.get("ENGINE"):

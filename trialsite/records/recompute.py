@@ -44,9 +44,28 @@ def pending_key(study_id: int) -> str:
     return f"recompute:pending:{study_id}"
 
 
+class _EnqueueOnCommit:
+    """The on-commit callback; a class so a transaction registers it once per study."""
+
+    def __init__(self, study_id: int):
+        self.study_id = study_id
+
+    def __call__(self) -> None:
+        enqueue(self.study_id)
+
+
 def schedule(study_id: int) -> None:
-    """Ask for a recompute of the study once the current transaction commits."""
-    transaction.on_commit(lambda: enqueue(study_id))
+    """Ask for a recompute of the study once the current transaction commits.
+
+    Many saves in one transaction register one callback: Django keeps the pending callbacks in
+    ``connection.run_on_commit`` (and drops those of a rolled-back savepoint), so looking there
+    is exact, and it also works with eager tasks, where the cache key alone would not coalesce.
+    """
+    connection = transaction.get_connection()
+    for _savepoints, callback, _robust in connection.run_on_commit:
+        if isinstance(callback, _EnqueueOnCommit) and callback.study_id == study_id:
+            return
+    transaction.on_commit(_EnqueueOnCommit(study_id))
 
 
 def enqueue(study_id: int) -> bool:

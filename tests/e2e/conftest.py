@@ -1,0 +1,48 @@
+"""Browser tests: Playwright drives Debian's Chromium (its own browser download fails here).
+
+Run against pytest-django's ``live_server``. A failing test leaves a screenshot in
+``test-results/`` (pytest-playwright's ``--screenshot only-on-failure``, set in pytest.ini).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.skip("No Chromium found: install Debian's `chromium` package for browser tests.")
+    return {
+        **browser_type_launch_args,
+        "executable_path": executable,
+        "headless": True,
+        "args": CHROMIUM_ARGS,
+    }
+
+
+@pytest.fixture
+def demo_site(transactional_db):
+    """The demo study and its users, exactly as `make run` seeds them."""
+    from django.core.management import call_command
+
+    call_command("seed_demo")
