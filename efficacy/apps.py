@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class EfficacyConfig(AppConfig):
     name = "efficacy"
     verbose_name = "Efficacy: response, MRD, survival, kinetics"
+
+    def ready(self):
+        from efficacy import rules
+        from trialsite.studies.study_settings import register_rules_module
+
+        register_rules_module("efficacy", "Response and endpoint rules (RULES.md §1, §6)", rules)

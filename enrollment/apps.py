@@ -6,9 +6,15 @@ class EnrollmentConfig(AppConfig):
     verbose_name = "Enrollment: subjects, consent, screening, eligibility"
 
     def ready(self):
+        from enrollment import rules
         from enrollment.schedule import DEFAULT_VISIT_SCHEDULE, validate_visit_schedule
-        from trialsite.studies.study_settings import SettingsSection, register_section
+        from trialsite.studies.study_settings import (
+            SettingsSection,
+            register_rules_module,
+            register_section,
+        )
 
+        register_rules_module("enrollment", "Eligibility rules (RULES.md §5)", rules)
         register_section(
             SettingsSection(
                 name="visit_schedule",

@@ -163,3 +163,20 @@ def test_seed_demo_is_idempotent_and_its_logins_work(capsys):
     investigator = get_user_model().objects.get(username="investigator")
     assert investigator.check_password("trialsite-demo")
     assert "coordinator" in out and "trialsite-demo" in out
+
+
+def test_rules_settings_are_in_the_document_and_validated(study, study_admin):
+    assert study.settings["efficacy"]["cri_rule"] == "one_lineage_recovered"
+    assert study.settings["enrollment"]["cg_weight"] == "actual"
+    bad = {**study.settings, "efficacy": {**study.settings["efficacy"], "cri_rule": "loose"}}
+    with pytest.raises(ValidationError) as excinfo:
+        services.update_study_settings(
+            study, actor=study_admin, document=bad, expected_version=1, reason="try"
+        )
+    assert "efficacy.cri_rule='loose' is not one of" in excinfo.value.message_dict["efficacy"][0]
+    typo = {**study.settings, "efficacy": {"cri_rul": "inclusive"}}
+    with pytest.raises(ValidationError) as excinfo:
+        services.update_study_settings(
+            study, actor=study_admin, document=typo, expected_version=1, reason="try"
+        )
+    assert "efficacy.cri_rul is not a setting" in excinfo.value.message_dict["efficacy"][0]

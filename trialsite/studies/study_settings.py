@@ -153,3 +153,15 @@ def diff_documents(old: Mapping, new: Mapping) -> dict[str, list]:
         elif before != after:
             changes[name] = [before, after]
     return changes
+
+
+def register_rules_module(name: str, label: str, module) -> None:
+    """Register a rules module's ``SETTINGS_DEFAULTS``/``SETTINGS_CHOICES`` as a flat section."""
+    register_section(
+        SettingsSection(
+            name=name,
+            label=label,
+            defaults=dict(module.SETTINGS_DEFAULTS),
+            choices=dict(getattr(module, "SETTINGS_CHOICES", {})),
+        )
+    )
