@@ -8,12 +8,15 @@ class EnrollmentConfig(AppConfig):
     def ready(self):
         from enrollment import rules
         from enrollment.schedule import DEFAULT_VISIT_SCHEDULE, validate_visit_schedule
+        from trialsite.navigation import NavItem, register
+        from trialsite.studies.roles import Action
         from trialsite.studies.study_settings import (
             SettingsSection,
             register_rules_module,
             register_section,
         )
 
+        register(NavItem("Screening log", "enrollment:screening-log", Action.VIEW_CLINICAL, 10))
         register_rules_module("enrollment", "Eligibility rules (RULES.md §5)", rules)
         register_section(
             SettingsSection(

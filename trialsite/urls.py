@@ -27,6 +27,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("subjects/", include("enrollment.urls")),
     path("api/", include("trialsite.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -204,3 +204,23 @@ class RecomputeRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study_id} @ data v{self.data_version}"
+
+
+class Notification(models.Model):
+    """A message to one user about a record that needs their attention (shown on the home page)."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="notifications")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trialsite_notifications"
+    )
+    message = models.CharField(max_length=300)
+    url = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread")]
+
+    def __str__(self) -> str:
+        return self.message

@@ -92,8 +92,14 @@ def create_record(
     values: Mapping[str, object],
     reason: str = "",
     status: str = RecordStatus.DRAFT,
+    derived: bool = False,
 ) -> ClinicalRecord:
-    """Create a record from field values; audit row with every value as new."""
+    """Create a record from field values; audit row with every value as new.
+
+    ``derived=True`` is for records computed from other records in the same transaction (an
+    eligibility assessment): they are audited like any record but do not bump the data version
+    a second time, so they can be stamped with the version of the data they were derived from.
+    """
     now = timezone.now()
     with transaction.atomic():
         record = model(
@@ -120,7 +126,8 @@ def create_record(
             record_version=1,
         )
         _run_edit_checks(record, actor)
-        bump_data_version(study.pk)
+        if not derived:
+            bump_data_version(study.pk)
     return record
 
 
@@ -131,8 +138,9 @@ def update_record(
     values: Mapping[str, object],
     expected_version: int | None,
     reason: str = "",
+    derived: bool = False,
 ) -> ClinicalRecord:
-    """Change field values of a record.
+    """Change field values of a record (``derived``: see ``create_record``).
 
     Refused when the record is locked (``RecordLocked``) or changed since ``expected_version``
     (``StaleVersion``); a reason is required once the record is submitted. A change to a
@@ -171,7 +179,8 @@ def update_record(
             record_version=current.version,
         )
         _run_edit_checks(current, actor)
-        bump_data_version(current.study_id)
+        if not derived:
+            bump_data_version(current.study_id)
     return current
 
 
@@ -384,3 +393,16 @@ def audit_trail(record: models.Model):
     return AuditEvent.objects.filter(
         content_type=ContentType.objects.get_for_model(type(record)), object_id=str(record.pk)
     ).order_by("sequence")
+
+
+def notify(study: Study, recipients, *, message: str, url: str = "") -> int:
+    """Leave a message for each recipient (e.g. "eligibility reopened"); returns how many."""
+    from trialsite.records.models import Notification
+
+    now = timezone.now()
+    notes = [
+        Notification(study=study, recipient=user, message=message[:300], url=url, created_at=now)
+        for user in recipients
+    ]
+    Notification.objects.bulk_create(notes)  # notifications are not clinical records
+    return len(notes)

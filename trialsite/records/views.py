@@ -120,8 +120,15 @@ class SignRecordView(View):
     def get_success_url(self, record: ClinicalRecord) -> str:
         return self.request.path
 
-    def before_sign(self, record: ClinicalRecord) -> None:
-        """Workflow checks before signing (raise ValidationError to refuse)."""
+    def sign(self, record: ClinicalRecord, *, password: str, expected_version: int):
+        """Sign the record; a workflow (e.g. eligibility confirmation) overrides this."""
+        return services.sign_record(
+            record,
+            actor=self.request.user,
+            password=password,
+            meaning=str(self.meaning),
+            expected_version=expected_version,
+        )
 
     def _setup(self):
         record = self.get_record()
@@ -139,12 +146,9 @@ class SignRecordView(View):
         form = SignatureForm(request.POST, meaning=self.meaning)
         if form.is_valid():
             try:
-                self.before_sign(record)
-                services.sign_record(
+                self.sign(
                     record,
-                    actor=request.user,
                     password=form.cleaned_data["password"],
-                    meaning=str(self.meaning),
                     expected_version=form.cleaned_data["version"],
                 )
             except ValidationError as exc:

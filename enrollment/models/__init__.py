@@ -1,0 +1,58 @@
+"""Enrollment models: subjects and consent (core), screening CRFs, the eligibility assessment."""
+
+from enrollment.models.core import Consent, Sex, Subject, SubjectRecord, SubjectStatus, Visit
+from enrollment.models.eligibility import EligibilityAssessment
+from enrollment.models.screening import (
+    AmlHistory,
+    AntigenExpression,
+    CardiacAssessment,
+    ChemistryUnit,
+    InvestigatorAttestation,
+    MedicalConditions,
+    MedicationHistory,
+    PregnancyAssessment,
+    ScreeningCRF,
+    ScreeningLabs,
+    ScreeningVitals,
+    Steroid,
+    SteroidCourse,
+    Virology,
+)
+
+SCREENING_CRFS = (
+    ScreeningVitals,
+    AmlHistory,
+    AntigenExpression,
+    ScreeningLabs,
+    CardiacAssessment,
+    Virology,
+    PregnancyAssessment,
+    MedicationHistory,
+    MedicalConditions,
+    InvestigatorAttestation,
+)
+
+__all__ = [
+    "SCREENING_CRFS",
+    "AmlHistory",
+    "AntigenExpression",
+    "CardiacAssessment",
+    "ChemistryUnit",
+    "Consent",
+    "EligibilityAssessment",
+    "InvestigatorAttestation",
+    "MedicalConditions",
+    "MedicationHistory",
+    "PregnancyAssessment",
+    "ScreeningCRF",
+    "ScreeningLabs",
+    "ScreeningVitals",
+    "Sex",
+    "Steroid",
+    "SteroidCourse",
+    "Subject",
+    "SubjectRecord",
+    "SubjectStatus",
+    "Virology",
+    "Visit",
+]

@@ -1,0 +1,243 @@
+"""Subjects, consent, the visit schedule and the screening CRFs (issue: enrollment).
+
+Field names of the screening CRFs are the keys of ``enrollment.rules.FACT_KEYS`` wherever a field
+feeds an eligibility criterion, so the selector that builds the rules' ``facts`` is a plain copy
+and each form can say which criteria a field feeds. Yes/no questions are nullable: empty means
+"not answered yet" and keeps the criterion *missing*, never a silent "no".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from trialsite.records.models import ClinicalRecord
+from trialsite.studies.models import Site
+
+initials_validator = RegexValidator(r"^[A-Z]{2,4}$", _("Use 2–4 capital letters, e.g. WLX."))
+
+
+def pct(name: str, **kwargs) -> models.DecimalField:
+    return models.DecimalField(
+        name,
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        **kwargs,
+    )
+
+
+def amount(name: str, *, digits: int = 9, places: int = 2, **kwargs) -> models.DecimalField:
+    return models.DecimalField(
+        name,
+        max_digits=digits,
+        decimal_places=places,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        **kwargs,
+    )
+
+
+def yes_no(name: str, **kwargs) -> models.BooleanField:
+    return models.BooleanField(name, null=True, blank=True, **kwargs)
+
+
+def when(name: str, **kwargs) -> models.DateField:
+    return models.DateField(name, null=True, blank=True, **kwargs)
+
+
+class SubjectStatus(models.TextChoices):
+    SCREENING = "screening", _("Screening")
+    SCREEN_FAILURE = "screen_failure", _("Screen failure")
+    ELIGIBLE = "eligible", _("Eligible — awaiting cohort")
+    ENROLLED = "enrolled", _("Enrolled")
+    TREATED = "treated", _("Treated")
+    FOLLOW_UP = "follow_up", _("Follow-up")
+    OFF_STUDY = "off_study", _("Off study")
+
+
+class Sex(models.TextChoices):
+    FEMALE = "F", _("Female")
+    MALE = "M", _("Male")
+
+
+class Subject(ClinicalRecord):
+    """A screened person. Only initials and birth date (or year) identify them here."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="subjects")
+    screening_number = models.CharField(_("screening number"), max_length=20, editable=False)
+    screening_sequence = models.PositiveIntegerField(editable=False)
+    subject_number = models.CharField(
+        _("subject ID"), max_length=20, null=True, blank=True, editable=False
+    )
+    initials = models.CharField(_("initials"), max_length=4, validators=[initials_validator])
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    birth_year = models.PositiveSmallIntegerField(
+        _("year of birth"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1900)],
+        help_text=_("Only where the site forbids full birth dates."),
+    )
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
+    screening_date = models.DateField(_("screening date"))
+    planned_apheresis_date = models.DateField(_("planned apheresis date"), null=True, blank=True)
+    enrollment_date = models.DateField(_("enrollment date"), null=True, blank=True)
+    enrollment_status = models.CharField(
+        _("status"), max_length=16, choices=SubjectStatus.choices, default=SubjectStatus.SCREENING
+    )
+    screen_failure_reasons = models.JSONField(_("screen failure reasons"), default=list, blank=True)
+    day0 = models.DateField(_("Day 0 (CAR-T infusion)"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["site", "screening_sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "screening_number"], name="screening_no"),
+            models.UniqueConstraint(fields=["site", "screening_sequence"], name="screening_seq"),
+            models.UniqueConstraint(
+                fields=["study", "subject_number"],
+                condition=models.Q(subject_number__isnull=False),
+                name="subject_no",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject_number or self.screening_number
+
+    def clean(self):
+        errors = {}
+        today = timezone.localdate()
+        if self.birth_date and self.birth_date > today:
+            errors["birth_date"] = ValidationError(
+                _("The date of birth cannot be in the future."), code="future_date"
+            )
+        if self.birth_year and self.birth_year > today.year:
+            errors["birth_year"] = ValidationError(
+                _("The year of birth cannot be in the future."), code="future_date"
+            )
+        if self.birth_date is None and self.birth_year is None:
+            errors["birth_date"] = ValidationError(
+                _("Give the date of birth (or the year, where the site allows only the year)."),
+                code="required",
+            )
+        if self.birth_date and self.birth_year and self.birth_date.year != self.birth_year:
+            errors["birth_year"] = ValidationError(
+                _("The year does not match the date of birth."), code="inconsistent"
+            )
+        if self.screening_date and self.screening_date > today:
+            errors["screening_date"] = ValidationError(
+                _("The screening date cannot be in the future."), code="future_date"
+            )
+        if (
+            self.planned_apheresis_date
+            and self.screening_date
+            and self.planned_apheresis_date < self.screening_date
+        ):
+            errors["planned_apheresis_date"] = ValidationError(
+                _("Apheresis cannot be planned before the screening date."), code="order"
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def site_id_for_permissions(self) -> int:
+        return self.site_id
+
+
+class Visit(models.Model):
+    """One scheduled visit: its target date and window from Day 0 and the study's schedule.
+
+    Written only by ``enrollment.services.anchor_schedule`` (the schedule is derived data; the
+    audited facts are Day 0 on the subject and the schedule in the study settings).
+    """
+
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="visits")
+    code = models.CharField(max_length=8)
+    label = models.CharField(max_length=60)
+    day = models.IntegerField()
+    order = models.PositiveSmallIntegerField()
+    target_date = models.DateField()
+    window_start = models.DateField()
+    window_end = models.DateField()
+    actual_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["subject", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "code"], name="visit_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.label}"
+
+    def state(self, today: dt.date) -> str:
+        """done / due (in window) / overdue (window passed) / upcoming."""
+        if self.actual_date:
+            return "done"
+        if today > self.window_end:
+            return "overdue"
+        if today >= self.window_start:
+            return "due"
+        return "upcoming"
+
+
+class SubjectRecord(ClinicalRecord):
+    """Abstract base of every CRF about one subject (DESIGN.md §6)."""
+
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="+")
+    visit = models.ForeignKey(
+        Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def site_id_for_permissions(self) -> int:
+        return self.subject.site_id
+
+
+class Consent(SubjectRecord):
+    icf_version = models.CharField(_("ICF version"), max_length=40)
+    signed_at = models.DateTimeField(_("signed at"))
+    obtained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("consent obtained by"),
+    )
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawal_reason = models.CharField(_("reason for withdrawal"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["subject", "-signed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} consent {self.icf_version}"
+
+    def clean(self):
+        errors = {}
+        now = timezone.now()
+        if self.signed_at and self.signed_at > now:
+            errors["signed_at"] = ValidationError(
+                _("Consent cannot be signed in the future."), code="future_date"
+            )
+        if self.withdrawn_at and self.signed_at and self.withdrawn_at < self.signed_at:
+            errors["withdrawn_at"] = ValidationError(
+                _("Withdrawal cannot come before the signature."), code="order"
+            )
+        if self.withdrawn_at and not self.withdrawal_reason.strip():
+            errors["withdrawal_reason"] = ValidationError(
+                _("Give the reason for withdrawal."), code="required"
+            )
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,502 @@
+"""The screening CRFs: one record of each per subject, fields named after the eligibility facts.
+
+Every field whose name is a key of ``enrollment.rules.FACT_KEYS`` feeds those criteria; the
+forms show which. Units are in the names or in an explicit unit field (creatinine, bilirubin).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from enrollment.models.core import SubjectRecord, amount, pct, when, yes_no
+
+
+class ScreeningCRF(SubjectRecord):
+    """Abstract: a screening CRF, one per subject."""
+
+    crf_code: str = ""
+    crf_title = ""
+
+    class Meta:
+        abstract = True
+        constraints = []
+
+    def __str__(self) -> str:
+        return f"{self.subject} — {self.crf_title}"
+
+
+def one_per_subject(name: str) -> list:
+    return [models.UniqueConstraint(fields=["subject"], name=f"{name}_one_per_subject")]
+
+
+class ChemistryUnit(models.TextChoices):
+    MG_DL = "mg/dL", "mg/dL"
+    UMOL_L = "umol/L", "µmol/L"
+
+
+class ScreeningVitals(ScreeningCRF):
+    crf_code = "vitals"
+    crf_title = _("Demographics and vital signs")
+
+    assessment_date = models.DateField(_("assessment date"))
+    height_cm = models.DecimalField(
+        _("height (cm)"),
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(50), MaxValueValidator(250)],
+    )
+    weight_kg = models.DecimalField(
+        _("weight (kg)"),
+        max_digits=5,
+        decimal_places=1,
+        validators=[MinValueValidator(20), MaxValueValidator(300)],
+    )
+    systolic_bp_1 = models.PositiveSmallIntegerField(
+        _("systolic BP, reading 1 (mmHg)"),
+        validators=[MinValueValidator(50), MaxValueValidator(300)],
+    )
+    diastolic_bp_1 = models.PositiveSmallIntegerField(
+        _("diastolic BP, reading 1 (mmHg)"),
+        validators=[MinValueValidator(20), MaxValueValidator(200)],
+    )
+    systolic_bp_2 = models.PositiveSmallIntegerField(
+        _("systolic BP, reading 2 (mmHg)"),
+        validators=[MinValueValidator(50), MaxValueValidator(300)],
+    )
+    diastolic_bp_2 = models.PositiveSmallIntegerField(
+        _("diastolic BP, reading 2 (mmHg)"),
+        validators=[MinValueValidator(20), MaxValueValidator(200)],
+    )
+    systolic_bp_3 = models.PositiveSmallIntegerField(
+        _("systolic BP, reading 3 (mmHg)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(50), MaxValueValidator(300)],
+    )
+    diastolic_bp_3 = models.PositiveSmallIntegerField(
+        _("diastolic BP, reading 3 (mmHg)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(20), MaxValueValidator(200)],
+    )
+    spo2_room_air_pct = models.PositiveSmallIntegerField(
+        _("SpO₂ on room air (%)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(50), MaxValueValidator(100)],
+    )
+    ecog = models.PositiveSmallIntegerField(
+        _("ECOG performance status"),
+        null=True,
+        blank=True,
+        choices=[(n, str(n)) for n in range(6)],
+    )
+
+    class Meta:
+        constraints = one_per_subject("vitals")
+
+    def clean(self):
+        errors = {}
+        for n in (1, 2, 3):
+            sbp, dbp = getattr(self, f"systolic_bp_{n}"), getattr(self, f"diastolic_bp_{n}")
+            if (sbp is None) != (dbp is None):
+                errors[f"diastolic_bp_{n}"] = ValidationError(
+                    _("Give both systolic and diastolic pressure of reading %(n)s.") % {"n": n},
+                    code="pair",
+                )
+            elif sbp is not None and dbp >= sbp:
+                errors[f"diastolic_bp_{n}"] = ValidationError(
+                    _("Diastolic pressure must be below systolic."), code="order"
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    def blood_pressure_readings(self) -> list[tuple[int, int]]:
+        return [
+            (getattr(self, f"systolic_bp_{n}"), getattr(self, f"diastolic_bp_{n}"))
+            for n in (1, 2, 3)
+            if getattr(self, f"systolic_bp_{n}") is not None
+        ]
+
+
+class DiseaseStatus(models.TextChoices):
+    RELAPSED = "relapsed", _("Relapsed")
+    REFRACTORY = "refractory", _("Refractory")
+
+
+class AmlHistory(ScreeningCRF):
+    crf_code = "aml_history"
+    crf_title = _("AML history and prior therapy")
+
+    aml_who2022 = yes_no(_("AML by WHO 2022 criteria"))
+    apl = yes_no(_("acute promyelocytic leukemia (APL)"))
+    relapsed_refractory_aml = yes_no(_("meets r/r AML criteria (2023 Chinese guideline)"))
+    disease_status = models.CharField(
+        _("relapsed or refractory"), max_length=10, choices=DiseaseStatus.choices, blank=True
+    )
+    disease_status_date = when(_("date relapse/refractoriness was established"))
+    disease_status_definition = models.CharField(
+        _("definition applied"),
+        max_length=300,
+        blank=True,
+        help_text=_("e.g. ≥ 5 % marrow blasts after CR; no CR after 2 induction courses"),
+    )
+    prior_lines = models.PositiveSmallIntegerField(
+        _("prior lines of therapy"), null=True, blank=True, validators=[MaxValueValidator(20)]
+    )
+    last_antitumor_therapy_name = models.CharField(
+        _("last systemic anti-leukemic therapy"), max_length=120, blank=True
+    )
+    last_antitumor_therapy_end_date = when(_("last dose of that therapy"))
+    last_antitumor_therapy_half_life_days = amount(
+        _("half-life of that therapy (days)"), digits=6, places=2
+    )
+    prior_car_t_or_gene_therapy = yes_no(_("prior CAR-T, CAR-NK or gene-modified cell therapy"))
+    prior_allo_hsct = yes_no(_("prior allogeneic HSCT"))
+    allo_hsct_last_date = when(_("date of the latest allo-HSCT"))
+    prior_dli = yes_no(_("prior donor lymphocyte infusion"))
+    dli_last_date = when(_("date of the latest DLI"))
+    prior_radiotherapy = yes_no(_("prior radiotherapy"))
+    radiotherapy_last_date = when(_("date of the last radiotherapy"))
+    cns_involvement = yes_no(_("active or past CNS involvement"))
+
+    class Meta:
+        constraints = one_per_subject("aml_history")
+
+    def clean(self):
+        errors = {}
+        pairs = [
+            ("prior_allo_hsct", "allo_hsct_last_date"),
+            ("prior_dli", "dli_last_date"),
+            ("prior_radiotherapy", "radiotherapy_last_date"),
+        ]
+        for flag, date_field in pairs:
+            if getattr(self, flag) is True and getattr(self, date_field) is None:
+                errors[date_field] = ValidationError(_("Give the date."), code="required_if")
+            if getattr(self, flag) is not True and getattr(self, date_field) is not None:
+                errors[date_field] = ValidationError(
+                    _("A date is only recorded when the answer is yes."), code="not_applicable"
+                )
+        if (
+            self.last_antitumor_therapy_end_date
+            and self.last_antitumor_therapy_half_life_days is None
+        ):
+            errors["last_antitumor_therapy_half_life_days"] = ValidationError(
+                _(
+                    "Give the half-life: the washout is 14 days or 5 half-lives, "
+                    "whichever is shorter."
+                ),
+                code="required_if",
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class AntigenExpression(ScreeningCRF):
+    crf_code = "antigens"
+    crf_title = _("CLL1 and CD38 expression on blasts")
+
+    sample_date = models.DateField(_("sample date"))
+    cll1_positive_blasts_pct = pct(_("CLL1-positive blasts (%)"))
+    cd38_positive_blasts_pct = pct(_("CD38-positive blasts (%)"))
+
+    class Meta:
+        constraints = one_per_subject("antigens")
+
+
+class ScreeningLabs(ScreeningCRF):
+    crf_code = "labs"
+    crf_title = _("Screening laboratory values")
+
+    lab_date = models.DateField(_("sample date"))
+    alt_u_l = amount(_("ALT (U/L)"), digits=7)
+    alt_uln_u_l = amount(_("ALT upper limit of normal (U/L)"), digits=7)
+    ast_u_l = amount(_("AST (U/L)"), digits=7)
+    ast_uln_u_l = amount(_("AST upper limit of normal (U/L)"), digits=7)
+    bilirubin_unit = models.CharField(
+        _("bilirubin unit"),
+        max_length=6,
+        choices=ChemistryUnit.choices,
+        default=ChemistryUnit.MG_DL,
+    )
+    total_bilirubin = amount(_("total bilirubin"), digits=7, places=3)
+    total_bilirubin_uln = amount(_("total bilirubin ULN"), digits=7, places=3)
+    direct_bilirubin = amount(_("direct bilirubin"), digits=7, places=3)
+    direct_bilirubin_uln = amount(_("direct bilirubin ULN"), digits=7, places=3)
+    congenital_hyperbilirubinemia = yes_no(_("Gilbert's syndrome or congenital hyperbilirubinemia"))
+    creatinine_unit = models.CharField(
+        _("creatinine unit"),
+        max_length=6,
+        choices=ChemistryUnit.choices,
+        default=ChemistryUnit.MG_DL,
+    )
+    creatinine = amount(_("serum creatinine"), digits=7, places=3)
+    wbc_10e9_l = amount(_("WBC (×10⁹/L)"), digits=7, places=2)
+    anc_10e9_l = amount(_("ANC (×10⁹/L)"), digits=7, places=2)
+    hemoglobin_g_dl = amount(_("hemoglobin (g/dL)"), digits=5, places=1)
+    platelets_10e9_l = amount(_("platelets (×10⁹/L)"), digits=7, places=1)
+    pb_blasts_pct = pct(_("peripheral blood blasts (%)"))
+
+    class Meta:
+        constraints = one_per_subject("labs")
+
+
+class LvefMethod(models.TextChoices):
+    ECHO = "echo", _("Echocardiography")
+    MUGA = "muga", _("MUGA scan")
+
+
+class CardiacAssessment(ScreeningCRF):
+    crf_code = "cardiac"
+    crf_title = _("Cardiac assessment (echo and ECG)")
+
+    assessment_date = models.DateField(_("assessment date"))
+    lvef_pct = pct(_("LVEF (%)"))
+    lvef_method = models.CharField(
+        _("LVEF method"), max_length=4, choices=LvefMethod.choices, blank=True
+    )
+    qt_ms = models.PositiveSmallIntegerField(
+        _("QT interval (ms)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(200), MaxValueValidator(800)],
+    )
+    heart_rate_bpm = models.PositiveSmallIntegerField(
+        _("heart rate (bpm)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(20), MaxValueValidator(250)],
+    )
+    rr_ms = models.PositiveSmallIntegerField(
+        _("RR interval (ms)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(200), MaxValueValidator(3000)],
+        help_text=_("Give the heart rate or the RR interval, not both."),
+    )
+    nyha_class = models.PositiveSmallIntegerField(
+        _("NYHA class"),
+        null=True,
+        blank=True,
+        choices=[(0, _("No heart failure")), (1, "I"), (2, "II"), (3, "III"), (4, "IV")],
+    )
+    prior_mi_or_cabg = yes_no(_("history of myocardial infarction or CABG"))
+    mi_or_cabg_last_date = when(_("date of the latest MI or CABG"))
+    severe_arrhythmia = yes_no(_("severe rhythm or conduction abnormality"))
+    av_block_2nd_or_3rd_degree = yes_no(_("AV block degree II–III"))
+    severe_nonischemic_cardiomyopathy = yes_no(_("severe non-ischemic cardiomyopathy"))
+    symptomatic_cardiac_disease_within_6_months = yes_no(
+        _("other symptomatic cardiac disease within 6 months")
+    )
+
+    class Meta:
+        constraints = one_per_subject("cardiac")
+
+    def clean(self):
+        errors = {}
+        if self.heart_rate_bpm is not None and self.rr_ms is not None:
+            errors["rr_ms"] = ValidationError(
+                _("Give the heart rate or the RR interval, not both."), code="exclusive"
+            )
+        if self.prior_mi_or_cabg is True and self.mi_or_cabg_last_date is None:
+            errors["mi_or_cabg_last_date"] = ValidationError(
+                _("Give the date."), code="required_if"
+            )
+        if self.prior_mi_or_cabg is not True and self.mi_or_cabg_last_date is not None:
+            errors["mi_or_cabg_last_date"] = ValidationError(
+                _("A date is only recorded when the answer is yes."), code="not_applicable"
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class Virology(ScreeningCRF):
+    crf_code = "virology"
+    crf_title = _("Virology")
+
+    sample_date = models.DateField(_("sample date"))
+    hiv_antibody_positive = yes_no(_("HIV antibody positive"))
+    hbsag_positive = yes_no(_("HBsAg positive"))
+    anti_hbc_positive = yes_no(_("anti-HBc positive"))
+    hbv_dna = amount(_("HBV DNA (IU/mL; 0 = not detected)"), digits=12)
+    hbv_dna_llod = amount(_("HBV DNA lower limit of detection (IU/mL)"), digits=12)
+    anti_hcv_positive = yes_no(_("anti-HCV positive"))
+    hcv_rna = amount(_("HCV RNA (IU/mL; 0 = not detected)"), digits=12)
+    hcv_rna_llod = amount(_("HCV RNA lower limit of detection (IU/mL)"), digits=12)
+    tppa_positive = yes_no(_("TPPA (syphilis) antibody positive"))
+
+    class Meta:
+        constraints = one_per_subject("virology")
+
+
+class PregnancyAssessment(ScreeningCRF):
+    crf_code = "pregnancy"
+    crf_title = _("Pregnancy and contraception")
+
+    childbearing_potential = yes_no(_("woman of childbearing potential"))
+    hcg_screening_positive = yes_no(_("HCG positive at screening"))
+    hcg_baseline_positive = yes_no(_("HCG positive at baseline"))
+    breastfeeding = yes_no(_("breastfeeding"))
+    agrees_to_stop_breastfeeding = yes_no(_("agrees to give up breastfeeding"))
+
+    class Meta:
+        constraints = one_per_subject("pregnancy")
+
+
+class MedicationHistory(ScreeningCRF):
+    crf_code = "medications"
+    crf_title = _("Corticosteroids, vaccines and surgery")
+
+    steroids_before_apheresis = yes_no(
+        _("systemic corticosteroids in the 7 days before apheresis"),
+        help_text=_("If yes, record each course below with drug, daily dose and dates."),
+    )
+    prior_live_vaccine = yes_no(_("live attenuated vaccine ever received"))
+    live_vaccine_last_date = when(_("date of the latest live vaccine"))
+    prior_major_surgery = yes_no(_("major surgery ever (a diagnostic biopsy is not)"))
+    major_surgery_last_date = when(_("date of the latest major surgery"))
+    surgery_planned = yes_no(_("surgery planned during the study"))
+
+    class Meta:
+        constraints = one_per_subject("medications")
+
+    def clean(self):
+        errors = {}
+        for flag, date_field in (
+            ("prior_live_vaccine", "live_vaccine_last_date"),
+            ("prior_major_surgery", "major_surgery_last_date"),
+        ):
+            if getattr(self, flag) is True and getattr(self, date_field) is None:
+                errors[date_field] = ValidationError(_("Give the date."), code="required_if")
+            if getattr(self, flag) is not True and getattr(self, date_field) is not None:
+                errors[date_field] = ValidationError(
+                    _("A date is only recorded when the answer is yes."), code="not_applicable"
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
+class Steroid(models.TextChoices):
+    PREDNISONE = "prednisone", _("Prednisone")
+    PREDNISOLONE = "prednisolone", _("Prednisolone")
+    METHYLPREDNISOLONE = "methylprednisolone", _("Methylprednisolone")
+    DEXAMETHASONE = "dexamethasone", _("Dexamethasone")
+    HYDROCORTISONE = "hydrocortisone", _("Hydrocortisone")
+    CORTISONE = "cortisone", _("Cortisone")
+    TRIAMCINOLONE = "triamcinolone", _("Triamcinolone")
+    BETAMETHASONE = "betamethasone", _("Betamethasone")
+
+
+class SteroidCourse(SubjectRecord):
+    """One systemic corticosteroid course before apheresis (a repeating CRF row)."""
+
+    drug = models.CharField(_("drug"), max_length=20, choices=Steroid.choices)
+    daily_dose_mg = models.DecimalField(
+        _("daily dose (mg)"),
+        max_digits=7,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
+    )
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    ongoing = models.BooleanField(_("ongoing"), default=False)
+
+    class Meta:
+        ordering = ["subject", "start_date"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.get_drug_display()} {self.daily_dose_mg} mg/day"
+
+    def clean(self):
+        errors = {}
+        if self.daily_dose_mg is not None and self.daily_dose_mg <= 0:
+            errors["daily_dose_mg"] = ValidationError(
+                _("The dose must be above 0 mg."), code="min_value"
+            )
+        if self.end_date and self.start_date and self.end_date < self.start_date:
+            errors["end_date"] = ValidationError(
+                _("The course cannot end before it starts."), code="order"
+            )
+        if self.end_date is None and not self.ongoing:
+            errors["end_date"] = ValidationError(
+                _("Give the end date, or tick “ongoing”."), code="required_if"
+            )
+        if self.end_date and self.ongoing:
+            errors["ongoing"] = ValidationError(
+                _("An ongoing course has no end date."), code="exclusive"
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class MedicalConditions(ScreeningCRF):
+    crf_code = "conditions"
+    crf_title = _("Medical conditions")
+
+    study_drug_allergy = yes_no(_("allergy to any ingredient of the study drugs"))
+    active_gvhd = yes_no(_("active GvHD at screening"))
+    gvhd_active_within_4_weeks = yes_no(_("active GvHD within 4 weeks before enrollment"))
+    gvhd_immunosuppressants = yes_no(_("needs immunosuppressants for GvHD"))
+    active_infection_systemic_treatment = yes_no(_("active infection needing systemic treatment"))
+    other_malignancy = yes_no(_("history of another malignancy"))
+    other_malignancy_exempt_type = yes_no(
+        _("that malignancy is an exempt type (non-melanoma skin, cervical CIS, bladder, breast)")
+    )
+    other_malignancy_disease_free_years = amount(
+        _("disease-free years after curative treatment"), digits=5
+    )
+    prior_stroke_or_seizure = yes_no(_("stroke or seizure ever"))
+    stroke_or_seizure_last_date = when(_("date of the latest stroke or seizure"))
+    pulmonary_fibrosis = yes_no(_("pulmonary fibrosis"))
+    active_autoimmune_disease = yes_no(_("active autoimmune disease"))
+    unresolved_prior_toxicity = yes_no(_("acute toxicity of prior treatment not back to grade ≤ 1"))
+    unresolved_toxicity_no_safety_risk = yes_no(
+        _("investigator judges that toxicity to carry no safety risk (e.g. alopecia)")
+    )
+
+    class Meta:
+        constraints = one_per_subject("conditions")
+
+    def clean(self):
+        errors = {}
+        if self.prior_stroke_or_seizure is True and self.stroke_or_seizure_last_date is None:
+            errors["stroke_or_seizure_last_date"] = ValidationError(
+                _("Give the date."), code="required_if"
+            )
+        if (
+            self.prior_stroke_or_seizure is not True
+            and self.stroke_or_seizure_last_date is not None
+        ):
+            errors["stroke_or_seizure_last_date"] = ValidationError(
+                _("A date is only recorded when the answer is yes."), code="not_applicable"
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class InvestigatorAttestation(ScreeningCRF):
+    """The judgement items only the investigator may answer."""
+
+    crf_code = "attestation"
+    crf_title = _("Investigator attestations")
+
+    estimated_survival_at_least_3_months = yes_no(_("estimated survival ≥ 3 months"))
+    allo_hsct_donor_confirmed = yes_no(_("a donor for allogeneic HSCT is confirmed"))
+    able_to_stop_steroids = yes_no(_("able to stop corticosteroids from Day −7 to Day +30"))
+    contraception_agreed = yes_no(_("agrees to contraception and no sperm donation for 2 years"))
+    willing_to_follow_up = yes_no(_("agrees to follow-up as the protocol requires"))
+    steroids_needed_within_12_weeks = yes_no(
+        _("a comorbidity will need systemic steroids/immunosuppressants within 12 weeks")
+    )
+    plans_children_within_2_years = yes_no(_("plans to have children within 2 years"))
+    investigator_judges_unsuitable = yes_no(
+        _("a condition makes participation unsuitable (investigator's judgement)")
+    )
+
+    class Meta:
+        constraints = one_per_subject("attestation")

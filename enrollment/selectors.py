@@ -1,0 +1,198 @@
+"""Reads for enrollment: a subject's eligibility facts, the screening log, the subject page.
+
+``eligibility_facts`` is the only bridge between the screening CRFs and
+``enrollment.rules.evaluate_eligibility``: the page, the API and outside validators all see the
+result of the same facts. Query counts are fixed (one query per CRF table, never per row).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from enrollment import rules
+from enrollment.models import (
+    SCREENING_CRFS,
+    Consent,
+    EligibilityAssessment,
+    MedicationHistory,
+    ScreeningLabs,
+    ScreeningVitals,
+    SteroidCourse,
+    Subject,
+    Visit,
+)
+from trialsite.studies import permissions
+from trialsite.studies.roles import Action
+
+# CRF fields copied into facts under the same name (everything whose name is a fact key).
+_COPIED = {
+    model: [
+        f.name
+        for f in model.content_fields()
+        if f.name in rules.FACT_KEYS and f.name not in ("subject", "visit")
+    ]
+    for model in SCREENING_CRFS
+}
+
+
+def active_consent(subject: Subject) -> Consent | None:
+    """The newest consent that has not been withdrawn."""
+    return (
+        Consent.objects.filter(subject=subject, withdrawn_at__isnull=True)
+        .order_by("-signed_at")
+        .first()
+    )
+
+
+def screening_records(subject: Subject) -> dict[type, object]:
+    """Each screening CRF of the subject that exists, by model (one query per CRF table)."""
+    found = {}
+    for model in SCREENING_CRFS:
+        record = model.objects.filter(subject=subject).first()
+        if record is not None:
+            found[model] = record
+    return found
+
+
+def _birth_date_for_rules(subject: Subject, on: dt.date | None) -> dt.date | None:
+    """The birth date, or — where only the year is recorded — a date that decides the age.
+
+    With a birth year only, the completed age at ICF is one of two values; if both give the same
+    IN1 outcome, either birthday decides it (1 January is used); otherwise the full date is needed.
+    """
+    if subject.birth_date or not subject.birth_year or on is None:
+        return subject.birth_date
+    earliest, latest = dt.date(subject.birth_year, 1, 1), dt.date(subject.birth_year, 12, 31)
+    ages = {rules.age_in_years(earliest, on), rules.age_in_years(latest, on)}
+    in_range = {18 <= age <= 70 for age in ages}
+    return earliest if len(in_range) == 1 else None
+
+
+def eligibility_facts(subject: Subject, *, today: dt.date | None = None) -> dict[str, object]:
+    """The documented ``facts`` of ``evaluate_eligibility`` from the subject's records.
+
+    A fact is left out when its CRF is missing or the field is empty, so the criterion stays
+    *missing* with a message naming what is needed.
+    """
+    today = today or timezone.localdate()
+    consent = active_consent(subject)
+    records = screening_records(subject)
+    icf_date = timezone.localtime(consent.signed_at).date() if consent else None
+    facts: dict[str, object] = {
+        "screening_date": subject.screening_date,
+        "sex": subject.sex,
+        "enrollment_date": subject.enrollment_date or today,
+    }
+    if consent is not None:
+        facts["icf_signed"] = True
+    elif Consent.objects.filter(subject=subject).exists():
+        facts["icf_signed"] = False  # every consent was withdrawn
+    if icf_date:
+        facts["icf_date"] = icf_date
+    birth_date = _birth_date_for_rules(subject, icf_date)
+    if birth_date:
+        facts["birth_date"] = birth_date
+    if subject.planned_apheresis_date:
+        facts["planned_apheresis_date"] = subject.planned_apheresis_date
+    for model, record in records.items():
+        for name in _COPIED[model]:
+            value = getattr(record, name)
+            if value is not None and value != "":
+                facts[name] = value
+    vitals = records.get(ScreeningVitals)
+    if vitals is not None:
+        facts["blood_pressure_readings_mmhg"] = vitals.blood_pressure_readings()
+    labs = records.get(ScreeningLabs)
+    if labs is not None:
+        facts["creatinine_date"] = labs.lab_date
+        if labs.creatinine is None:
+            facts.pop("creatinine_unit", None)
+    medications = records.get(MedicationHistory)
+    if medications is not None and medications.steroids_before_apheresis is not None:
+        courses = []
+        if medications.steroids_before_apheresis:
+            courses = [
+                {
+                    "drug": c.drug,
+                    "daily_dose_mg": c.daily_dose_mg,
+                    "start_date": c.start_date,
+                    "end_date": c.end_date,
+                    "ongoing": c.ongoing,
+                }
+                for c in SteroidCourse.objects.filter(subject=subject).order_by("start_date")
+            ]
+        facts["steroid_courses"] = courses
+    return facts
+
+
+@dataclass(frozen=True)
+class CrfStatus:
+    model: type
+    code: str
+    title: str
+    record: object | None
+    filled: int
+    total: int
+
+    @property
+    def complete(self) -> bool:
+        return self.record is not None and self.filled == self.total
+
+
+def crf_completeness(subject: Subject) -> list[CrfStatus]:
+    """Each screening CRF with how many of its fields are filled in."""
+    records = screening_records(subject)
+    rows = []
+    for model in SCREENING_CRFS:
+        record = records.get(model)
+        fields = [f for f in model.content_fields() if f.name not in ("subject", "visit")]
+        filled = (
+            sum(1 for f in fields if getattr(record, f.attname) not in (None, "")) if record else 0
+        )
+        rows.append(
+            CrfStatus(model, model.crf_code, str(model.crf_title), record, filled, len(fields))
+        )
+    return rows
+
+
+def visits(subject: Subject) -> QuerySet[Visit]:
+    return Visit.objects.filter(subject=subject).order_by("order")
+
+
+def screening_log(
+    study,
+    user,
+    *,
+    site_id: int | None = None,
+    status: str | None = None,
+    screened_from: dt.date | None = None,
+    screened_to: dt.date | None = None,
+) -> QuerySet[Subject]:
+    """Screened subjects the user may see, newest first, with their site loaded."""
+    subjects = permissions.scope_by_site(
+        Subject.objects.filter(study=study), user, Action.VIEW_CLINICAL, study=study
+    ).select_related("site")
+    if site_id:
+        subjects = subjects.filter(site_id=site_id)
+    if status:
+        subjects = subjects.filter(enrollment_status=status)
+    if screened_from:
+        subjects = subjects.filter(screening_date__gte=screened_from)
+    if screened_to:
+        subjects = subjects.filter(screening_date__lte=screened_to)
+    return subjects.order_by("-screening_date", "-screening_sequence")
+
+
+def assessments_for(subjects) -> dict[int, EligibilityAssessment]:
+    """Eligibility assessments of a page of subjects, in one query."""
+    ids = [s.pk for s in subjects]
+    return {
+        a.subject_id: a
+        for a in EligibilityAssessment.objects.filter(subject_id__in=ids).only(
+            "subject_id", "eligible", "criteria", "status", "version"
+        )
+    }
