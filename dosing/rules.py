@@ -1,0 +1,1136 @@
+"""Dose-escalation rules: accelerated titration (ATD) followed by the Korn 3+3, and dose arithmetic.
+
+Pure functions: plain values in, frozen dataclasses out; no Django import. This module is the one
+implementation of the escalation engine that the web app, the worker, the API and the
+statisticians' ``manage.py escalation`` command all call.
+
+Sources: Storer BE, Biometrics 1989;45:925-937 (the 3+3 rule); Korn EL et al., Stat Med
+1994;13:1799-1806 (the "6 at the MTD" variant used here); Simon R et al., J Natl Cancer Inst
+1997;89:1138-1147 (accelerated titration); RULES.md §4 (the study's reading, its [SETTING]s and
+defaults); CASES.md G and H (worked examples).
+
+How the engine reads a trial
+----------------------------
+``recommend`` replays the subjects in enrollment order. Before each subject it computes what the
+rules allowed at that moment (from the outcomes of the subjects before it, as they are known now)
+and, by default, refuses a history that contradicts the design (``strict=True``). The
+recommendation after the last subject is the answer.
+
+Readings chosen where RULES.md leaves room (a named setting where reasonable people differ):
+
+* Places. Cohorts are blocks of ``cohort_size`` (3) places at a level. A subject holds a place
+  while pending, with or without a DLT; a non-evaluable subject (X) gives its place back
+  (``replace_non_evaluable``; when False it keeps it and counts as a subject without a DLT). A
+  level's first cohort is its first 3 places, the second cohort places 4-6.
+* Open slots. A cohort with free places is filled before any decision, and pending subjects do
+  not hold up the rest of their cohort (a statistician enrols a 3+3 cohort together):
+  ``open_slots`` = 3 - places filled in the current cohort (``3NP`` -> 1 more at DL3). The code of
+  such a fill is the code of the decision that opened the cohort.
+* Waiting. A full cohort with a subject still inside the DLT window waits
+  (``await_dlt_window``, open_slots 0, dose_level = that level).
+* Forced decisions. A level "exceeds the MTD" as soon as its first cohort holds 2 DLTs or the level
+  holds more than ``mtd_max_dlt_of_6`` DLTs. No pending outcome can undo that, so de-escalation
+  (or stopping) happens at once, without the pending subjects or the rest of the cohort
+  (``1NNN 2NNN 3TTP`` -> 3 more at DL2). Nothing else is decided early: escalation waits for the
+  window, and an MTD needs 6 evaluable subjects.
+* A DLT is never discarded: ``dlt=True`` counts whatever ``evaluable`` says, and the DLT of an ATD
+  subject that holds no place still counts toward its level (and the level waits for it).
+* De-escalation (Korn 1994): from d to d-1, which gets 3 more if it holds 0/3
+  (``deescalate_to_six``; False = Storer: stop, MTD = d-1 with 3), a cohort to complete if it
+  holds fewer places (an ATD level, DL-1), and is the MTD at once if it already holds <= 1/6.
+* Top dose: 0/3 -> 3 more (``six_at_top``; False = stop with 3, the R escalation package);
+  <= 1/6 -> stop, "top_dose_tolerated", dose_level = top, mtd None.
+* ``mtd_max_dlt_of_6`` = 2: 2 of 6 at a level is its MTD (stop, "mtd_declared"), also at the top
+  dose and also when the 2 DLTs came in the second cohort (0/3 then 2/3); 2 DLTs in the first
+  cohort, or 3 at any point, exceed the MTD.
+* ``dose_level_minus1``: level 0 is DL-1, entered only by de-escalation from DL1 (3, then 3 more,
+  MTD if <= 1/6, else no tolerable dose); never started at or escalated into.
+* First recommendation: ATD designs enrol 1 at DL1 (code "atd_escalate", phase ATD); plain 3+3
+  enrols a cohort of 3 at DL1 (code "escalate").
+* ATD (Simon 1997; RULES.md §4.2): one subject per level; a toxicity already recorded triggers
+  even while its subject is still in the window (a non-evaluable subject's too); a
+  non-evaluable ATD subject is replaced at the same level (code "atd_escalate"); no trigger by
+  the last ATD level -> a cohort of 3 at the next level (code "escalate"), or, when the ATD levels
+  reach the top dose, the top becomes a 3+3 cohort (code "expand"). From the trigger on, the
+  phase is 3+3 and the trigger level's cohort counts the ATD subject (``atd_subject_counts``).
+  ``atd_deescalation_fill``: "fill_to_6" counts a lower ATD level's subject in its cohort of 3;
+  "fresh_cohorts" does not.
+* Safety guards: the engine never recommends a level at or above the lowest level that exceeds
+  the MTD, and never opens two levels at once.
+
+Strictness and timing: outcomes are today's statuses, so a subject who is complete now may still
+have been pending when the next subject was enrolled. The check therefore gives the benefit of the
+doubt where timing could explain a history (filling the places of an open cohort is always
+allowed, whatever its members show now) and flags only what no timing explains: a subject at a
+level the rules did not open (the trial starts at DL1), a new cohort while a subject of the
+previous one is still pending, a subject after the trial stopped, more subjects than the cohort
+has places. ``sentinel_days`` is an operational date gate the platform enforces; ``recommend``
+has no dates and does not use it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import MISSING, dataclass, field, fields, replace
+from decimal import Decimal
+
+__all__ = [
+    "ACTIONS",
+    "ATD_DEESCALATION_FILLS",
+    "ATD_TRIGGERS",
+    "CODES",
+    "CODES_BY_ACTION",
+    "LETTERS",
+    "LETTER_MEANINGS",
+    "PHASES",
+    "SETTINGS_CHOICES",
+    "SETTINGS_DEFAULTS",
+    "SETTINGS_HELP",
+    "EscalationDesign",
+    "LevelTally",
+    "Recommendation",
+    "SubjectOutcome",
+    "TraceStep",
+    "bsa_du_bois",
+    "bsa_mosteller",
+    "cells_to_infuse",
+    "dose_deviation_pct",
+    "dose_per_kg",
+    "escalation_trace",
+    "format_outcomes",
+    "lymphodepletion_dose_mg",
+    "outcome_letter",
+    "parse_outcomes",
+    "recommend",
+]
+
+LETTERS: tuple[str, ...] = ("N", "T", "G", "P", "X")
+LETTER_MEANINGS: dict[str, str] = {
+    "N": "no DLT",
+    "T": "DLT",
+    "G": "no DLT but a related grade-2 toxicity",
+    "P": "DLT window pending",
+    "X": "not evaluable",
+}
+ACTIONS: tuple[str, ...] = ("enroll", "wait", "stop")
+PHASES: tuple[str, ...] = ("ATD", "3+3")
+CODES: tuple[str, ...] = (
+    "escalate",
+    "expand",
+    "de_escalate",
+    "await_dlt_window",
+    "atd_escalate",
+    "atd_triggered",
+    "mtd_declared",
+    "top_dose_tolerated",
+    "no_tolerable_dose",
+)
+ATD_TRIGGERS: tuple[str, ...] = ("dlt_or_related_grade2", "dlt_or_second_grade2")
+ATD_DEESCALATION_FILLS: tuple[str, ...] = ("fill_to_6", "fresh_cohorts")
+MTD_MAX_DLT_OF_6_CHOICES: tuple[int, ...] = (1, 2)
+COHORT_SIZE_CHOICES: tuple[int, ...] = (3,)
+
+#: Which codes go with which action (used by the tests and by the platform's own checks).
+CODES_BY_ACTION: dict[str, tuple[str, ...]] = {
+    "enroll": ("escalate", "expand", "de_escalate", "atd_escalate", "atd_triggered"),
+    "wait": ("await_dlt_window",),
+    "stop": ("mtd_declared", "top_dose_tolerated", "no_tolerable_dose"),
+}
+
+
+def _dl(level: int) -> str:
+    """Clinical label of a dose level: level 0 is the pre-specified "DL-1"."""
+    return "DL-1" if level == 0 else f"DL{level}"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubjectOutcome:
+    """One subject's DLT-window outcome at the dose level they received (CONTRACT.md).
+
+    ``dlt``: True = a DLT inside the window (28 days here); False = window completed without a
+    DLT; None = still inside the window. ``max_related_grade``: worst CTCAE grade (0-5) of a
+    CAR-T-related toxicity inside the window, read only by the ATD trigger. ``evaluable=False``:
+    left the window early without a DLT (replaced when ``replace_non_evaluable``). A subject with
+    a DLT is DLT-evaluable whatever ``evaluable`` says: a DLT is never discarded.
+    """
+
+    dose_level: int
+    dlt: bool | None = False
+    max_related_grade: int = 0
+    evaluable: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.dose_level, bool) or not isinstance(self.dose_level, int):
+            raise ValueError(f"dose_level must be an integer dose level (got {self.dose_level!r}).")
+        if not (self.dlt is None or isinstance(self.dlt, bool)):
+            raise ValueError(f"dlt must be True, False or None (pending) (got {self.dlt!r}).")
+        grade = self.max_related_grade
+        if isinstance(grade, bool) or not isinstance(grade, int) or not 0 <= grade <= 5:
+            raise ValueError(
+                f"max_related_grade must be a CTCAE grade 0, 1, 2, 3, 4 or 5 (got {grade!r})."
+            )
+        if not isinstance(self.evaluable, bool):
+            raise ValueError(f"evaluable must be True or False (got {self.evaluable!r}).")
+
+    @property
+    def status(self) -> str:
+        """ "dlt" | "no_dlt" | "pending" | "not_evaluable" (a DLT wins over the other flags)."""
+        if self.dlt is True:
+            return "dlt"
+        if not self.evaluable:
+            return "not_evaluable"
+        if self.dlt is None:
+            return "pending"
+        return "no_dlt"
+
+    @property
+    def related_grade2(self) -> bool:
+        """A related grade >= 2 toxicity that is not (or not yet) a DLT: Simon's "grade 2"."""
+        return self.dlt is not True and self.max_related_grade >= 2
+
+
+def _setting(default: object, help_text: str) -> object:
+    return field(default=default, metadata={"help": help_text})
+
+
+@dataclass(frozen=True)
+class EscalationDesign:
+    """The study's escalation design: every [SETTING] of RULES.md §4 with its default.
+
+    Levels are 1..num_levels; level 0 is the pre-specified "DL-1" when ``dose_level_minus1``.
+    Bad values raise ValueError naming the setting and the allowed values.
+    """
+
+    num_levels: int = field(metadata={"help": "Number of dose levels DL1..DLn (required)."})
+    atd_levels: int = _setting(
+        0,
+        "Lowest dose levels run as single-subject accelerated-titration (ATD) cohorts before "
+        "3+3 (RULES.md 4.2); 0 = plain 3+3.",
+    )
+    atd_trigger: str = _setting(
+        "dlt_or_related_grade2",
+        "What ends the ATD phase: a DLT or a CAR-T-related grade >= 2 toxicity in the window "
+        "(dlt_or_related_grade2), or the first DLT or the second subject with a related "
+        "grade >= 2 non-DLT toxicity (dlt_or_second_grade2, Simon 1997).",
+    )
+    mtd_max_dlt_of_6: int = _setting(
+        1,
+        "Most DLTs out of 6 at the MTD: 1 (Korn 3+3) or 2 (registry variant, MTD = highest dose "
+        "with <= 33 percent DLT: 1/3 then 1/3 stops with MTD = that dose).",
+    )
+    atd_subject_counts: bool = _setting(
+        True,
+        "On an ATD trigger the ATD subject is the first of the trigger level's 3+3 cohort, so 2 "
+        "more are enrolled; false = a full cohort of 3 (its DLT, if any, still counts).",
+    )
+    atd_deescalation_fill: str = _setting(
+        "fill_to_6",
+        "De-escalation into an ATD level holding 1 subject: fill_to_6 = 2 more (the ATD "
+        "subject counts), then 3 more, deciding at 3 and 6; fresh_cohorts = the ATD subject "
+        "does not count, 3 new then 3 new.",
+    )
+    replace_non_evaluable: bool = _setting(
+        True,
+        "Subjects who leave the DLT window early without a DLT are replaced and not counted; "
+        "false = they keep their place and count as subjects without a DLT.",
+    )
+    dose_level_minus1: bool = _setting(
+        False,
+        "A lower level DL-1 (written 0) is pre-specified: when DL1 exceeds the MTD, treat 3 "
+        "(then 3 more) at DL-1 instead of stopping; DL-1 is the MTD if <= 1/6, else no dose is "
+        "tolerable. Never escalated into.",
+    )
+    cohort_size: int = _setting(
+        3, "Subjects per 3+3 cohort. The decision table is defined for cohorts of 3 only."
+    )
+    sentinel_days: int = _setting(
+        0,
+        "Operational gate: days the first subject of a level is observed before the others "
+        "are dosed (0 = none). Enforced by the platform on dates; recommend() has no dates and "
+        "does not use it.",
+    )
+    six_at_top: bool = _setting(
+        True,
+        "0/3 at the top dose: treat 3 more and stop when <= 1/6 (Korn); false = stop at once, "
+        "top dose tolerated with 3 subjects (R escalation package).",
+    )
+    deescalate_to_six: bool = _setting(
+        True,
+        "When a level exceeds the MTD and the level below holds only 0/3: treat 3 more there, "
+        "the MTD needs 6 (Korn); false = stop, MTD = the level below with 3 (Storer style).",
+    )
+
+    def __post_init__(self) -> None:
+        def integer(name: str, value: object, low: int, high: int | None, allowed: str) -> None:
+            bad = isinstance(value, bool) or not isinstance(value, int)
+            if bad or value < low or (high is not None and value > high):
+                raise ValueError(f"{name} must be {allowed} (got {value!r}).")
+
+        integer("num_levels", self.num_levels, 1, None, "an integer >= 1")
+        integer(
+            "atd_levels",
+            self.atd_levels,
+            0,
+            self.num_levels,
+            f"an integer from 0 to num_levels ({self.num_levels})",
+        )
+        integer("sentinel_days", self.sentinel_days, 0, None, "an integer >= 0")
+        for name, choices in SETTINGS_CHOICES.items():
+            value = getattr(self, name)
+            if type(value) is not type(choices[0]) or value not in choices:
+                allowed = ", ".join(repr(c) for c in choices)
+                raise ValueError(f"{name} must be one of {allowed} (got {value!r}).")
+        for f in fields(self):
+            if isinstance(f.default, bool) and not isinstance(getattr(self, f.name), bool):
+                raise ValueError(f"{f.name} must be True or False (got {getattr(self, f.name)!r}).")
+
+    @property
+    def lowest_level(self) -> int:
+        """0 (DL-1) when ``dose_level_minus1``, else 1."""
+        return 0 if self.dose_level_minus1 else 1
+
+
+SETTINGS_CHOICES: dict[str, tuple] = {
+    "atd_trigger": ATD_TRIGGERS,
+    "atd_deescalation_fill": ATD_DEESCALATION_FILLS,
+    "mtd_max_dlt_of_6": MTD_MAX_DLT_OF_6_CHOICES,
+    "cohort_size": COHORT_SIZE_CHOICES,
+}
+
+#: Every setting of EscalationDesign with its RULES.md default (num_levels is not a setting:
+#: it is the number of configured dose levels).
+SETTINGS_DEFAULTS: dict[str, object] = {
+    f.name: f.default for f in fields(EscalationDesign) if f.default is not MISSING
+}
+
+#: One line of help per field, for settings documents and the management command.
+SETTINGS_HELP: dict[str, str] = {f.name: f.metadata["help"] for f in fields(EscalationDesign)}
+
+
+# --------------------------------------------------------------------------------------------
+# Outputs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LevelTally:
+    """Counts at one dose level, as the engine sees them.
+
+    ``places`` = 3+3 cohort places occupied (pending subjects included, replaced non-evaluable
+    subjects and non-counting ATD subjects excluded); ``evaluable`` = subjects whose DLT
+    assessment is complete (a DLT, or the window completed).
+    """
+
+    dose_level: int
+    enrolled: int
+    evaluable: int
+    dlts: int
+    pending: int
+    not_evaluable: int
+    atd_subjects: int
+    places: int
+    exceeds_mtd: bool
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """What to do next (CONTRACT.md), with the counts behind it.
+
+    ``levels``: a tally per dose level; ``deviations``: with ``strict=False``, one message per
+    subject whose enrollment the rules did not allow (empty when strict).
+    """
+
+    action: str
+    dose_level: int | None
+    mtd: int | None
+    phase: str
+    open_slots: int
+    code: str
+    reason: str
+    levels: tuple[LevelTally, ...] = ()
+    deviations: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """Short text of the decision, used in deviation messages and the command output."""
+        level = _dl(self.dose_level) if self.dose_level is not None else "none"
+        if self.action == "enroll":
+            return f"enroll {self.open_slots} at {level} ({self.code}, phase {self.phase})"
+        if self.action == "wait":
+            return f"wait for the DLT window at {level} ({self.code})"
+        return f"stop ({self.code}, recommended dose {level})"
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    """The recommendation right after one subject (``recommend(design, outcomes[:index + 1])``).
+
+    ``subject`` is the 1-based enrollment number; ``deviation`` is set (with ``strict=False``)
+    when the rules did not allow this subject's enrollment.
+    """
+
+    index: int
+    subject: int
+    dose_level: int
+    letter: str
+    recommendation: Recommendation
+    deviation: str | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Outcome strings
+# --------------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"(\d+)([A-Za-z]+)")
+_ALLOWED = ", ".join(f"{letter} = {LETTER_MEANINGS[letter]}" for letter in LETTERS)
+
+
+def _from_letter(level: int, letter: str) -> SubjectOutcome:
+    if letter == "N":
+        return SubjectOutcome(level)
+    if letter == "T":
+        return SubjectOutcome(level, dlt=True, max_related_grade=3)
+    if letter == "G":
+        return SubjectOutcome(level, dlt=False, max_related_grade=2)
+    if letter == "P":
+        return SubjectOutcome(level, dlt=None)
+    return SubjectOutcome(level, dlt=False, evaluable=False)
+
+
+def parse_outcomes(text: str) -> list[SubjectOutcome]:
+    """Read the escalation shorthand "1NNN 2NNT 2P" into subjects in enrollment order.
+
+    Each token is a dose level followed by one letter per subject (CONTRACT.md; the notation of
+    the R ``escalation`` package, brockk/escalation, extended with G, P, X): N = no DLT, T = DLT
+    (recorded with related grade 3, the usual lowest DLT grade), G = no DLT but a related
+    grade-2 toxicity, P = DLT window pending, X = not evaluable. Tokens are separated by spaces
+    or commas; letters are case-insensitive; level 0 is DL-1. Levels are checked against the
+    design by ``recommend``. A bad token raises ValueError naming it and the allowed letters.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"outcomes text must be a string such as '1NNN 2NNT' (got {text!r}).")
+    outcomes: list[SubjectOutcome] = []
+    for token in text.replace(",", " ").split():
+        match = _TOKEN.fullmatch(token)
+        if match is None:
+            raise ValueError(
+                f"Bad outcome token {token!r}: expected a dose level number followed by one "
+                f"letter per subject ({_ALLOWED}), e.g. '2NNT'."
+            )
+        level = int(match.group(1))
+        for letter in match.group(2).upper():
+            if letter not in LETTERS:
+                raise ValueError(
+                    f"Bad outcome token {token!r}: letter {letter!r} is not one of "
+                    f"{', '.join(LETTERS)} ({_ALLOWED})."
+                )
+            outcomes.append(_from_letter(level, letter))
+    return outcomes
+
+
+def outcome_letter(outcome: SubjectOutcome) -> str:
+    """The shorthand letter of one subject: T, X, P, G (no DLT, related grade >= 2) or N.
+
+    Exact for what ``parse_outcomes`` produces; for other outcomes the letter keeps the status
+    but not every detail (a pending subject with a grade-2 toxicity is shown as P).
+    """
+    status = outcome.status
+    if status == "dlt":
+        return "T"
+    if status == "not_evaluable":
+        return "X"
+    if status == "pending":
+        return "P"
+    return "G" if outcome.max_related_grade >= 2 else "N"
+
+
+def format_outcomes(outcomes: Sequence[SubjectOutcome]) -> str:
+    """Write subjects back in the shorthand: the inverse of ``parse_outcomes``.
+
+    Consecutive subjects at the same level share one token ("2NNT 2NNT" is written "2NNTNNT";
+    both parse to the same subjects). ``parse_outcomes(format_outcomes(x)) == x`` for every list
+    ``parse_outcomes`` returns.
+    """
+    tokens: list[str] = []
+    current: int | None = None
+    for outcome in outcomes:
+        if not isinstance(outcome, SubjectOutcome):
+            raise ValueError(f"format_outcomes needs SubjectOutcome items (got {outcome!r}).")
+        if outcome.dose_level < 0:
+            raise ValueError(f"dose_level must be >= 0 to be written (got {outcome.dose_level}).")
+        if outcome.dose_level != current:
+            tokens.append(str(outcome.dose_level))
+            current = outcome.dose_level
+        tokens[-1] += outcome_letter(outcome)
+    return " ".join(tokens)
+
+
+# --------------------------------------------------------------------------------------------
+# The engine
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Trigger:
+    level: int
+    text: str  # why the ATD phase ended, for the reason sentence
+
+
+@dataclass
+class _Level:
+    """Working counts of one level (mutable while the state is built)."""
+
+    level: int
+    places: list[str] = field(default_factory=list)  # statuses of subjects holding a place
+    extra_dlts: int = 0  # DLTs of subjects that hold no place (non-counting ATD subjects)
+    extra_pending: int = 0  # placeless subjects still in the window: their DLT would count
+    atd_places: int = 0  # places held by ATD subjects
+    enrolled: int = 0
+    evaluable: int = 0
+    dlts: int = 0
+    pending: int = 0
+    not_evaluable: int = 0
+    atd_subjects: int = 0
+    exceeds: bool = False
+
+    @property
+    def filled(self) -> int:
+        return len(self.places)
+
+    @property
+    def waiting(self) -> int:
+        return self.places.count("pending") + self.extra_pending
+
+    @property
+    def complete(self) -> int:
+        return self.filled - self.places.count("pending")
+
+    @property
+    def dlt_count(self) -> int:
+        return self.extra_dlts + self.places.count("dlt")
+
+    @property
+    def shown(self) -> int:
+        """Evaluable subjects as a reader counts them: complete places plus placeless DLTs."""
+        return self.complete + self.extra_dlts
+
+    def counts(self) -> str:
+        """E.g. "1 of 3 evaluable subjects at DL2 had a DLT (1 still in the DLT window)"."""
+        text = f"{self.dlt_count} of {self.shown} evaluable subjects at {_dl(self.level)}"
+        text += " had a DLT"
+        if self.waiting:
+            text += f" ({self.waiting} still in the DLT window)"
+        return text
+
+
+def _find_trigger(design: EscalationDesign, atd: Sequence[SubjectOutcome]) -> _Trigger | None:
+    """The ATD subject whose toxicity ends the ATD phase (RULES.md §4.2; Simon et al. 1997).
+
+    dlt_or_related_grade2: the first ATD subject with a DLT or a related grade >= 2 toxicity in
+    the window. dlt_or_second_grade2: the first DLT, or the second subject with a related
+    grade >= 2 toxicity that is not a DLT. A toxicity already recorded triggers even while its
+    subject is still inside the window: the phase ends whatever the rest of the window shows.
+    """
+    grade2_seen = 0
+    for outcome in atd:
+        where = _dl(outcome.dose_level)
+        if outcome.dlt is True:
+            return _Trigger(
+                outcome.dose_level, f"The ATD subject at {where} had a DLT, ending the ATD phase"
+            )
+        if outcome.related_grade2:
+            grade2_seen += 1
+            grade = outcome.max_related_grade
+            if design.atd_trigger == "dlt_or_related_grade2":
+                return _Trigger(
+                    outcome.dose_level,
+                    f"The ATD subject at {where} had a related grade {grade} toxicity, ending the "
+                    f"ATD phase",
+                )
+            if grade2_seen == 2:
+                return _Trigger(
+                    outcome.dose_level,
+                    f"The ATD subject at {where} is the second with a related grade >= 2 "
+                    f"toxicity, ending the ATD phase",
+                )
+    return None
+
+
+def _count(lv: _Level, status: str, design: EscalationDesign, *, atd: bool, place: bool) -> None:
+    """Add one subject to a level's counts; ``place``: whether it may hold a cohort place."""
+    lv.enrolled += 1
+    lv.atd_subjects += atd
+    lv.dlts += status == "dlt"
+    lv.pending += status == "pending"
+    lv.not_evaluable += status == "not_evaluable"
+    lv.evaluable += status in ("dlt", "no_dlt")
+    if not place:
+        lv.extra_dlts += status == "dlt"
+        lv.extra_pending += status == "pending"
+        return
+    if status == "not_evaluable":
+        if design.replace_non_evaluable:
+            return
+        status = "no_dlt"  # not replaced: keeps its place, counted without a DLT
+    lv.places.append(status)
+    lv.atd_places += atd
+
+
+class _Trial:
+    """The subjects replayed so far: ATD subjects, and running counts of the 3+3 subjects."""
+
+    def __init__(self, design: EscalationDesign) -> None:
+        self.design = design
+        self.atd: list[SubjectOutcome] = []
+        self.main = {lv: _Level(lv) for lv in range(design.lowest_level, design.num_levels + 1)}
+        self.last_main_level: int | None = None
+        self.last: tuple[int, bool] | None = None  # (level, atd) of the last subject
+
+    def add(self, outcome: SubjectOutcome, *, atd: bool) -> None:
+        if atd:
+            self.atd.append(outcome)
+        else:
+            _count(
+                self.main[outcome.dose_level], outcome.status, self.design, atd=False, place=True
+            )
+            self.last_main_level = outcome.dose_level
+        self.last = (outcome.dose_level, atd)
+
+    def state(self) -> _State:
+        return _State(self.design, self.atd, self.main, self.last_main_level)
+
+
+class _State:
+    """Counts and phase of a trial after some subjects, and the decision rules over them."""
+
+    def __init__(
+        self,
+        design: EscalationDesign,
+        atd: Sequence[SubjectOutcome],
+        main: dict[int, _Level],
+        last_main_level: int | None,
+    ) -> None:
+        self.design = design
+        self.top = design.num_levels
+        self.lowest = design.lowest_level
+        self.atd = tuple(atd)  # a snapshot: the replay keeps appending to its list
+        self.last_main_level = last_main_level
+        self.trigger = _find_trigger(design, atd) if design.atd_levels else None
+        if self.trigger is not None:
+            main_level: int | None = self.trigger.level
+        elif any(outcome.dose_level == self.top for outcome in atd):
+            main_level = self.top
+        else:
+            main_level = None
+        fill_counts = design.atd_deescalation_fill == "fill_to_6"
+        self.levels: dict[int, _Level] = {}
+        for level, counted in main.items():
+            lv = _Level(level)
+            for outcome in atd:  # ATD subjects came first: they hold the first places
+                if outcome.dose_level == level:
+                    place = design.atd_subject_counts if level == main_level else fill_counts
+                    _count(lv, outcome.status, design, atd=True, place=place)
+            lv.places.extend(counted.places)
+            lv.enrolled += counted.enrolled
+            lv.evaluable += counted.evaluable
+            lv.dlts += counted.dlts
+            lv.pending += counted.pending
+            lv.not_evaluable += counted.not_evaluable
+            first_cohort = lv.extra_dlts + lv.places[: design.cohort_size].count("dlt")
+            lv.exceeds = first_cohort >= 2 or lv.dlt_count > design.mtd_max_dlt_of_6
+            self.levels[level] = lv
+        exceeded = [lv.level for lv in self.levels.values() if lv.exceeds]
+        self.ceiling = min(exceeded) if exceeded else None
+
+    # -- results -------------------------------------------------------------------------
+
+    def tallies(self) -> tuple[LevelTally, ...]:
+        return tuple(
+            LevelTally(
+                dose_level=lv.level,
+                enrolled=lv.enrolled,
+                evaluable=lv.evaluable,
+                dlts=lv.dlts,
+                pending=lv.pending,
+                not_evaluable=lv.not_evaluable,
+                atd_subjects=lv.atd_subjects,
+                places=lv.filled,
+                exceeds_mtd=lv.exceeds,
+            )
+            for lv in self.levels.values()
+        )
+
+    def _rec(
+        self,
+        action: str,
+        level: int | None,
+        code: str,
+        reason: str,
+        *,
+        slots: int = 0,
+        mtd: int | None = None,
+        phase: str = "3+3",
+    ) -> Recommendation:
+        return Recommendation(
+            action=action,
+            dose_level=level,
+            mtd=mtd,
+            phase=phase,
+            open_slots=slots,
+            code=code,
+            reason=reason,
+        )
+
+    # -- the decision --------------------------------------------------------------------
+
+    def decide(self, prev: Recommendation | None) -> Recommendation:
+        """The recommendation for the current state (``prev``: the one before the last subject)."""
+        if self.last_main_level is None:
+            if self.design.atd_levels and self.trigger is None:
+                return self._atd_step()
+            if self.trigger is not None:
+                return self._at_level(
+                    self.trigger.level, prev, via="atd_triggered", cause=self.trigger.text
+                )
+            return self._at_level(1, prev)
+        return self._at_level(self.last_main_level, prev)
+
+    def _atd_step(self) -> Recommendation:
+        """ATD phase, no trigger yet: one subject per level (RULES.md §4.2; Simon et al. 1997)."""
+        design = self.design
+        if not self.atd:
+            return self._rec(
+                "enroll",
+                1,
+                "atd_escalate",
+                "No subjects enrolled yet: start the accelerated titration with 1 subject at DL1.",
+                slots=1,
+                phase="ATD",
+            )
+        last = self.atd[-1]
+        level = last.dose_level
+        where = _dl(level)
+        status = last.status
+        if status == "pending":
+            return self._rec(
+                "wait",
+                level,
+                "await_dlt_window",
+                f"The ATD subject at {where} is still in the DLT window: wait for it to "
+                f"complete before the next ATD step.",
+                phase="ATD",
+            )
+        if status == "not_evaluable" and design.replace_non_evaluable:
+            return self._rec(
+                "enroll",
+                level,
+                "atd_escalate",
+                f"The ATD subject at {where} left the DLT window early without a DLT and is "
+                f"not evaluable: replace them with 1 subject at {where}.",
+                slots=1,
+                phase="ATD",
+            )
+        if design.atd_trigger == "dlt_or_second_grade2" and any(
+            outcome.related_grade2 for outcome in self.atd
+        ):
+            quiet = "without a DLT (one related grade >= 2 toxicity so far in the ATD phase)"
+        else:
+            quiet = "without a DLT or related grade >= 2 toxicity"
+        if level < design.atd_levels and level < self.top:
+            return self._rec(
+                "enroll",
+                level + 1,
+                "atd_escalate",
+                f"The ATD subject at {where} completed the DLT window {quiet}: enrol 1 subject "
+                f"at {_dl(level + 1)}.",
+                slots=1,
+                phase="ATD",
+            )
+        if level < self.top:
+            return self._rec(
+                "enroll",
+                level + 1,
+                "escalate",
+                f"The ATD phase ended at {where} {quiet}: start 3+3 with a cohort of 3 at "
+                f"{_dl(level + 1)}.",
+                slots=self.design.cohort_size,
+            )
+        return self._at_level(
+            level,
+            None,
+            via="expand",
+            cause=f"The ATD phase reached the top dose {where} {quiet}; the top dose needs a "
+            f"3+3 cohort",
+        )
+
+    def _at_level(
+        self,
+        level: int,
+        prev: Recommendation | None,
+        *,
+        via: str | None = None,
+        cause: str | None = None,
+    ) -> Recommendation:
+        """Decide at the current level, never at or above the lowest level exceeding the MTD."""
+        if self.ceiling is not None and level >= self.ceiling:
+            return self._deescalate(self.ceiling)
+        return self._evaluate(level, prev, via=via, cause=cause)
+
+    def _deescalate(self, level: int) -> Recommendation:
+        """``level`` exceeds the MTD: go one level down, or stop (RULES.md §4.1, Korn 1994)."""
+        lv = self.levels[level]
+        cause = f"{lv.counts()}; {_dl(level)} exceeds the MTD"
+        if level == self.lowest:
+            lowest = "the lowest level" + (" (the pre-specified DL-1)" if level == 0 else "")
+            return self._rec(
+                "stop",
+                None,
+                "no_tolerable_dose",
+                f"{cause} and is {lowest}: stop, no dose is tolerable (MTD not established).",
+            )
+        return self._evaluate(level - 1, None, via="de_escalate", cause=cause)
+
+    def _evaluate(
+        self,
+        level: int,
+        prev: Recommendation | None,
+        *,
+        via: str | None = None,
+        cause: str | None = None,
+    ) -> Recommendation:
+        """The 3+3 table at a level that does not exceed the MTD (RULES.md §4.1; Korn 1994).
+
+        ``via`` is how the trial arrived here (de-escalation, ATD trigger, ATD at the top) and
+        gives the code of an enrolment; ``cause`` is the first half of the reason sentence.
+        """
+        design = self.design
+        size = design.cohort_size
+        lv = self.levels[level]
+        where = _dl(level)
+        upper = level < self.top and self.levels[level + 1].exceeds
+
+        if lv.filled == 0 or lv.filled % size:
+            return self._fill(lv, prev, via, cause, upper)
+
+        if lv.waiting:
+            lead = f"{cause}; " if cause else ""
+            return self._rec(
+                "wait",
+                level,
+                "await_dlt_window",
+                _capital(f"{lead}{lv.counts()}: wait for the DLT window before deciding."),
+            )
+
+        n, t = lv.complete, lv.dlt_count
+        if cause and upper:
+            head = f"{cause} and {where} had {t} of {lv.shown} with a DLT"
+        elif cause:
+            head = f"{cause}; {lv.counts()}"
+        elif upper:
+            head = f"{lv.counts()} and {_dl(level + 1)} exceeds the MTD"
+        else:
+            head = lv.counts()
+        is_top = level == self.top
+        if n < 2 * size:  # the level's first cohort is complete, with at most 1 DLT
+            if t or upper or (is_top and design.six_at_top):
+                if upper and not t and not design.deescalate_to_six:
+                    return self._stop_mtd(level, f"{head}: stop, the MTD is {where} (Storer).")
+                if upper and not t:
+                    why = " (the MTD needs 6)"
+                elif is_top and not t:
+                    why = " (the top dose needs 6)"
+                else:
+                    why = ""
+                return self._rec(
+                    "enroll",
+                    level,
+                    "de_escalate" if via == "de_escalate" else "expand",
+                    _capital(f"{head}: treat {size} more at {where}{why}."),
+                    slots=size,
+                )
+            if is_top:
+                return self._top_tolerated(head, level)
+            return self._escalate(level, head)
+        if upper:
+            return self._stop_mtd(level, f"{head}: stop, the MTD is {where}.")
+        if t >= 2:  # only reachable with mtd_max_dlt_of_6 = 2
+            limit = design.mtd_max_dlt_of_6
+            return self._stop_mtd(
+                level, f"{head}: stop, the MTD is {where} (at most {limit} of 6 allowed)."
+            )
+        if is_top:
+            return self._top_tolerated(head, level)
+        return self._escalate(level, head)
+
+    def _fill(
+        self,
+        lv: _Level,
+        prev: Recommendation | None,
+        via: str | None,
+        cause: str | None,
+        upper: bool,
+    ) -> Recommendation:
+        """A cohort with free places: enrol the rest of it (pending subjects hold their place)."""
+        size = self.design.cohort_size
+        where = _dl(lv.level)
+        filled = lv.filled % size
+        slots = size - filled
+        if via is not None:
+            code = via
+        elif prev is not None and prev.action == "enroll" and prev.dose_level == lv.level:
+            code = prev.code
+        elif upper:
+            code = "de_escalate"
+        else:
+            code = "expand" if lv.filled >= size else "escalate"
+        if code == "atd_escalate":  # a 3+3 cohort is never an ATD step
+            code = "escalate"
+        notes = []
+        if lv.atd_subjects and lv.filled and lv.filled <= size and lv.atd_places:
+            notes.append("the ATD subject counts")
+        if lv.not_evaluable and self.design.replace_non_evaluable:
+            notes.append(f"{_plural(lv.not_evaluable, 'non-evaluable subject')} replaced")
+        if lv.waiting:
+            notes.append(f"{lv.waiting} still in the DLT window")
+        note = f" ({'; '.join(notes)})" if notes else ""
+        cohort = "second cohort" if lv.filled > size else "cohort"
+        if not cause and self.last_main_level is None and not self.atd:
+            reason = f"No subjects enrolled yet: enrol the first cohort of {size} at {where}."
+        elif cause and not lv.filled:
+            reason = f"{cause}: enrol a cohort of {size} at {where}."
+        elif cause:
+            reason = (
+                f"{cause}: enrol {slots} more at {where} to complete its {cohort} of {size}{note}."
+            )
+        else:
+            reason = (
+                f"The {cohort} at {where} has {filled} of {size} places filled{note}: enrol "
+                f"{slots} more at {where}."
+            )
+        return self._rec("enroll", lv.level, code, _capital(reason), slots=slots)
+
+    def _stop_mtd(self, level: int, reason: str) -> Recommendation:
+        return self._rec("stop", level, "mtd_declared", _capital(reason), mtd=level)
+
+    def _top_tolerated(self, head: str, level: int) -> Recommendation:
+        return self._rec(
+            "stop",
+            level,
+            "top_dose_tolerated",
+            _capital(
+                f"{head}: stop, {_dl(level)} is the top dose and the highest dose tolerated "
+                f"(MTD not reached)."
+            ),
+        )
+
+    def _escalate(self, level: int, head: str) -> Recommendation:
+        target = level + 1
+        if self.levels[target].filled:  # only after an off-protocol history (strict=False)
+            return self._evaluate(target, None, via="escalate")
+        size = self.design.cohort_size
+        return self._rec(
+            "enroll",
+            target,
+            "escalate",
+            _capital(f"{head}: escalate to {_dl(target)} with a cohort of {size}."),
+            slots=size,
+        )
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _check_inputs(design: EscalationDesign, outcomes: Sequence[SubjectOutcome]) -> None:
+    if not isinstance(design, EscalationDesign):
+        raise ValueError(f"design must be an EscalationDesign (got {type(design).__name__}).")
+    if isinstance(outcomes, (str, bytes)):
+        raise ValueError("outcomes must be a sequence of SubjectOutcome; use parse_outcomes().")
+    low, high = design.lowest_level, design.num_levels
+    for position, outcome in enumerate(outcomes, start=1):
+        if not isinstance(outcome, SubjectOutcome):
+            raise ValueError(
+                f"outcomes must hold SubjectOutcome items: subject #{position} is {outcome!r}."
+            )
+        if not low <= outcome.dose_level <= high:
+            extra = "" if design.dose_level_minus1 else " (0 = DL-1 needs dose_level_minus1)"
+            raise ValueError(
+                f"Subject #{position}: dose_level {outcome.dose_level} is outside the design's "
+                f"levels {low}..{high} (num_levels={high}){extra}."
+            )
+
+
+def _fills_open_cohort(trial: _Trial, state: _State, level: int) -> bool:
+    """Whether a subject at ``level`` takes a free place of the 3+3 cohort being enrolled.
+
+    Cohort mates are enrolled together, so their outcomes, known now, may not have been known
+    then: such a subject is allowed whatever they show (benefit of the doubt on timing).
+    """
+    if trial.last is None or trial.last != (level, False):
+        return False
+    return state.levels[level].filled % trial.design.cohort_size != 0
+
+
+def _after(count: int) -> str:
+    if count == 0:
+        return "before any subject"
+    return "after the first subject" if count == 1 else f"after the first {count} subjects"
+
+
+def _replay(
+    design: EscalationDesign, outcomes: Sequence[SubjectOutcome], strict: bool
+) -> tuple[list[Recommendation], list[str | None], list[_State]]:
+    """Recommendations (and states) after 0..n subjects, and each subject's deviation, if any."""
+    _check_inputs(design, outcomes)
+    trial = _Trial(design)
+    states = [trial.state()]
+    recs = [states[0].decide(None)]
+    deviations: list[str | None] = []
+    for position, outcome in enumerate(outcomes, start=1):
+        rec = recs[-1]
+        level = outcome.dose_level
+        follows = rec.action == "enroll" and rec.dose_level == level and rec.open_slots > 0
+        deviation = None
+        if not follows and not _fills_open_cohort(trial, states[-1], level):
+            deviation = (
+                f"Subject #{position} ({outcome_letter(outcome)}) was enrolled at {_dl(level)}, "
+                f"but {_after(position - 1)} the rules recommended: {rec.describe()}."
+            )
+            if strict:
+                raise ValueError(
+                    f"{deviation} This contradicts the escalation design (protocol deviation); "
+                    f"correct the outcomes or pass strict=False."
+                )
+        # The ATD phase holds only while no 3+3 subject exists (``_atd_step`` is its only
+        # source), so a subject enrolled under an ATD recommendation at an ATD level is ATD.
+        trial.add(outcome, atd=rec.phase == "ATD" and level <= design.atd_levels)
+        deviations.append(deviation)
+        states.append(trial.state())
+        recs.append(states[-1].decide(rec))
+    return recs, deviations, states
+
+
+def recommend(
+    design: EscalationDesign, outcomes: Sequence[SubjectOutcome], *, strict: bool = True
+) -> Recommendation:
+    """What to do next in the ATD -> 3+3 escalation, from the subjects in enrollment order.
+
+    Implements RULES.md §4: the Korn et al. (1994) "6 at the MTD" 3+3 (Storer 1989), with
+    de-escalation, the top-dose and lowest-dose rules, replacement of non-evaluable subjects and
+    the accelerated titration phase of Simon et al. (1997) as read in RULES.md §4.2. A decision
+    already forced by the DLTs counted so far does not wait for pending subjects. The module
+    docstring lists the reading of every ambiguous point; the first recommendation (no
+    subjects) is: enrol 1 at DL1, code "atd_escalate", phase ATD when ``atd_levels`` >= 1, else
+    enrol a cohort of 3 at DL1, code "escalate".
+
+    ``strict`` (default True): a history the design would not have produced (a subject at a
+    level the rules had not opened, after a stop, or while the previous cohort was pending)
+    raises ValueError naming the subject's position, level and what was recommended. With
+    ``strict=False`` the engine decides from the counts as they stand, never at or above a level
+    exceeding the MTD, and lists the deviations in ``Recommendation.deviations``.
+    """
+    recs, deviations, states = _replay(design, outcomes, strict)
+    found = tuple(d for d in deviations if d is not None)
+    return replace(recs[-1], levels=states[-1].tallies(), deviations=found)
+
+
+def escalation_trace(
+    design: EscalationDesign, outcomes: Sequence[SubjectOutcome], *, strict: bool = True
+) -> list[TraceStep]:
+    """The recommendation after each subject, so a dashboard can show how the trial got here.
+
+    Step i is ``recommend(design, outcomes[:i + 1])`` with the subject's index, level and letter
+    (RULES.md §4). ``strict`` as in ``recommend``; with ``strict=False`` each step carries the
+    deviation of its subject, if any.
+    """
+    recs, deviations, states = _replay(design, outcomes, strict)
+    steps: list[TraceStep] = []
+    found: list[str] = []
+    for index, outcome in enumerate(outcomes):
+        deviation = deviations[index]
+        if deviation is not None:
+            found.append(deviation)
+        rec = replace(recs[index + 1], levels=states[index + 1].tallies(), deviations=tuple(found))
+        steps.append(
+            TraceStep(
+                index=index,
+                subject=index + 1,
+                dose_level=outcome.dose_level,
+                letter=outcome_letter(outcome),
+                recommendation=rec,
+                deviation=deviation,
+            )
+        )
+    return steps
+
+
+# --------------------------------------------------------------------------------------------
+# Dose arithmetic
+# --------------------------------------------------------------------------------------------
+
+
+def _positive(name: str, value: object, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise ValueError(f"{name} must be a number (got {value!r}).")
+    number = float(value)
+    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        limit = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {limit} (got {value!r}).")
+    return number
+
+
+def bsa_mosteller(height_cm: float, weight_kg: float) -> float:
+    """Body-surface area in m² = sqrt(height_cm × weight_kg / 3600) (Mosteller, NEJM 1987)."""
+    return math.sqrt(_positive("height_cm", height_cm) * _positive("weight_kg", weight_kg) / 3600)
+
+
+def bsa_du_bois(height_cm: float, weight_kg: float) -> float:
+    """Body-surface area in m² = 0.007184 × weight_kg^0.425 × height_cm^0.725.
+
+    Du Bois & Du Bois, Arch Intern Med 1916; the coefficient for kg and cm.
+    """
+    height = _positive("height_cm", height_cm)
+    weight = _positive("weight_kg", weight_kg)
+    return 0.007184 * weight**0.425 * height**0.725
+
+
+def dose_per_kg(total_cells: float, weight_kg: float) -> float:
+    """Cells per kg actually given = total cells infused / body weight (RULES.md §4.2, EXDOSE).
+
+    CAR-T doses are stated per kg (e.g. 1 × 10⁶ CAR-T cells/kg); the weight is the one the
+    protocol names for dosing (usually at apheresis or lymphodepletion).
+    """
+    return _positive("total_cells", total_cells) / _positive("weight_kg", weight_kg)
+
+
+def cells_to_infuse(dose_cells_per_kg: float, weight_kg: float) -> float:
+    """Total cells to infuse = dose in cells/kg × body weight in kg (RULES.md §4.2)."""
+    return _positive("dose_cells_per_kg", dose_cells_per_kg) * _positive("weight_kg", weight_kg)
+
+
+def dose_deviation_pct(actual: float, planned: float) -> float:
+    """Signed deviation of the given dose from the planned dose, in % of the planned dose.
+
+    (actual - planned) / planned × 100; negative = under-dosed. ``actual`` may be 0 (an aborted
+    infusion is -100 %); ``planned`` must be > 0. Units must match (e.g. both cells/kg).
+    """
+    plan = _positive("planned", planned)
+    return (_positive("actual", actual, allow_zero=True) - plan) / plan * 100
+
+
+def lymphodepletion_dose_mg(dose_mg_m2: float, bsa_m2: float) -> float:
+    """Lymphodepletion dose in mg = dose in mg/m² × body-surface area in m² (e.g. Flu/Cy).
+
+    Unrounded: the pharmacy's rounding and any BSA cap are protocol rules applied after this.
+    """
+    return _positive("dose_mg_m2", dose_mg_m2) * _positive("bsa_m2", bsa_m2)
