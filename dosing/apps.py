@@ -6,8 +6,17 @@ class DosingConfig(AppConfig):
     verbose_name = "Dosing: dose levels, infusion and dose escalation"
 
     def ready(self):
+        from dosing import rules
         from dosing.levels import DEFAULT_DOSE_LEVELS, validate_dose_levels
-        from trialsite.studies.study_settings import SettingsSection, register_section
+        from trialsite.studies.study_settings import (
+            SettingsSection,
+            register_document_check,
+            register_rules_module,
+            register_section,
+        )
+
+        # The number of levels comes from the dose_levels section, not from this one.
+        register_rules_module("dosing", "Dose-escalation design (RULES.md §4)", rules)
 
         register_section(
             SettingsSection(
@@ -17,3 +26,12 @@ class DosingConfig(AppConfig):
                 validate=validate_dose_levels,
             )
         )
+        register_document_check(check_atd_levels)
+
+
+def check_atd_levels(document: dict) -> dict[str, str]:
+    """The ATD phase cannot cover more levels than the study has."""
+    levels = len(document["dose_levels"])
+    if document["dosing"]["atd_levels"] > levels:
+        return {"dosing": f"dosing.atd_levels must be at most the {levels} dose levels"}
+    return {}

@@ -180,3 +180,12 @@ def test_rules_settings_are_in_the_document_and_validated(study, study_admin):
             study, actor=study_admin, document=typo, expected_version=1, reason="try"
         )
     assert "efficacy.cri_rul is not a setting" in excinfo.value.message_dict["efficacy"][0]
+
+
+def test_the_atd_phase_cannot_cover_more_levels_than_exist(study, study_admin):
+    document = {**study.settings, "dosing": {**study.settings["dosing"], "atd_levels": 9}}
+    with pytest.raises(ValidationError) as excinfo:
+        services.update_study_settings(
+            study, actor=study_admin, document=document, expected_version=1, reason="typo"
+        )
+    assert "at most the 4 dose levels" in excinfo.value.message_dict["dosing"][0]

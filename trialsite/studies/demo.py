@@ -42,6 +42,9 @@ def seed_study() -> tuple[Study, Site]:
             phase=Study.Phase.PHASE1,
             design="Single-arm, open-label; accelerated titration (ATD) then 3+3 dose escalation",
             status=Study.Status.RECRUITING,
+            # The registry: "the first phase adopting an ATD design and the second a 3+3 design";
+            # the lowest two levels run as single-subject ATD cohorts (RULES.md §4.2).
+            settings_document={"dosing": {"atd_levels": 2}},
         )
     site = study.sites.filter(code=DEMO_SITE_CODE).first()
     if site is None:

@@ -42,6 +42,13 @@ class SettingsSection:
 
 
 _SECTIONS: dict[str, SettingsSection] = {}
+# Checks across sections: fn(document) -> {section: message} of problems (empty when fine).
+_DOCUMENT_CHECKS: list[Callable[[dict], dict[str, str]]] = []
+
+
+def register_document_check(check: Callable[[dict], dict[str, str]]) -> None:
+    if check not in _DOCUMENT_CHECKS:
+        _DOCUMENT_CHECKS.append(check)
 
 
 def register_section(section: SettingsSection) -> None:
@@ -136,6 +143,9 @@ def validate_document(document: object) -> dict:
                 cleaned[name] = section.validate(value) if section.validate else value
         except ValueError as exc:
             errors[name] = str(exc)
+    if not errors:
+        for check in _DOCUMENT_CHECKS:
+            errors.update(check(cleaned))
     if errors:
         raise ValidationError(errors, code="invalid_setting")
     return cleaned
