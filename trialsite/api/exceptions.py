@@ -7,6 +7,7 @@ the same field-level messages as the forms.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -43,9 +44,24 @@ def exception_handler(exc, context):
             {e.code for errs in getattr(exc, "error_dict", {}).values() for e in errs if e.code}
         ) or _codes(exc)
         return Response({"errors": errors, "codes": codes}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, drf_exceptions.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        codes = exc.get_codes()
+        flat = sorted(
+            {c for v in (codes.values() if isinstance(codes, dict) else [codes]) for c in _flat(v)}
+        )
+        return Response({"errors": detail, "codes": flat}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, RecordStateError):
         body = {"detail": exc.message, "code": exc.code}
         if isinstance(exc, StaleVersion):
             body["current_version"] = exc.current_version
         return Response(body, status=_STATUS.get(type(exc), status.HTTP_409_CONFLICT))
     return drf_exception_handler(exc, context)
+
+
+def _flat(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [c for v in value.values() for c in _flat(v)]
+    return [c for v in value for c in _flat(v)]

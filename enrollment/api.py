@@ -1,0 +1,182 @@
+"""Enrollment API: subjects, their eligibility, and screening CRF entry (thin over services).
+
+Sponsors (de-identified access only) get subjects without initials or birth data. Writes take
+the record ``version`` they were based on and answer 409 when it is stale, 400 with field-level
+messages for bad values (the same messages as the forms).
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from enrollment import selectors, services
+from enrollment.forms import SCREENING_FORMS
+from enrollment.models import EligibilityAssessment, Subject
+from trialsite.records.services import signature_state
+from trialsite.studies import permissions
+from trialsite.studies.roles import Action
+
+
+class SubjectOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    screening_number = serializers.CharField()
+    subject_number = serializers.CharField(allow_null=True)
+    site = serializers.CharField(source="site.code")
+    sex = serializers.CharField()
+    screening_date = serializers.DateField()
+    enrollment_status = serializers.CharField()
+    day0 = serializers.DateField(allow_null=True)
+    version = serializers.IntegerField()
+
+
+class IdentifiedSubjectOutput(SubjectOutput):
+    initials = serializers.CharField()
+    birth_date = serializers.DateField(allow_null=True)
+    birth_year = serializers.IntegerField(allow_null=True)
+
+
+def _can_read(user, study, site_id=None) -> str | None:
+    """'identified', 'deidentified' or None for the user's access to the study (or site)."""
+    if permissions.can(user, Action.VIEW_CLINICAL, study=study, site=site_id):
+        return "identified"
+    if permissions.can(user, Action.VIEW_DEIDENTIFIED, study=study):
+        return "deidentified"
+    return None
+
+
+class SubjectListApi(GenericAPIView):
+    """Subjects of a study the caller may see, newest screening first."""
+
+    serializer_class = IdentifiedSubjectOutput
+
+    @extend_schema(operation_id="subjects_list")
+    def get(self, request, study_id: int):
+        study = get_object_or_404(permissions.studies_for(request.user), pk=study_id)
+        access = _can_read(request.user, study)
+        if access is None:
+            raise Http404
+        if access == "identified":
+            subjects = selectors.screening_log(study, request.user)
+            output = IdentifiedSubjectOutput
+        else:
+            subjects = (
+                Subject.objects.filter(study=study)
+                .select_related("site")
+                .order_by("-screening_date", "-screening_sequence")
+            )
+            output = SubjectOutput
+        page = self.paginate_queryset(subjects)
+        return self.get_paginated_response(output(page, many=True).data)
+
+
+def _subject_for(request, pk: int) -> tuple[Subject, str]:
+    subject = get_object_or_404(Subject.objects.select_related("site", "study"), pk=pk)
+    access = _can_read(request.user, subject.study, subject.site_id)
+    if access is None:
+        raise Http404
+    return subject, access
+
+
+class EligibilityOutput(serializers.Serializer):
+    subject = serializers.CharField()
+    eligible = serializers.BooleanField(allow_null=True)
+    criteria = serializers.DictField(child=serializers.CharField())
+    details = serializers.DictField()
+    data_version = serializers.IntegerField()
+    version = serializers.IntegerField()
+    confirmed = serializers.BooleanField()
+    confirmation = serializers.CharField()
+
+
+class EligibilityApi(GenericAPIView):
+    """The stored eligibility result: the same computation the checklist page shows."""
+
+    serializer_class = EligibilityOutput
+
+    def get(self, request, pk: int):
+        subject, _access = _subject_for(request, pk)
+        assessment = get_object_or_404(EligibilityAssessment, subject=subject)
+        state = signature_state(assessment)
+        data = {
+            "subject": str(subject),
+            "eligible": assessment.eligible,
+            "criteria": assessment.criteria,
+            "details": assessment.details,
+            "data_version": assessment.data_version,
+            "version": assessment.version,
+            "confirmed": state.valid,
+            "confirmation": state.message,
+        }
+        return Response(EligibilityOutput(data).data)
+
+
+def crf_input_serializer(model) -> type[serializers.ModelSerializer]:
+    """Parses and type-checks a CRF's fields; the service does every clinical check."""
+    names = [f.name for f in model.content_fields() if f.name not in ("subject", "visit")]
+    meta = type(
+        "Meta",
+        (),
+        {
+            "model": model,
+            "fields": [*names, "version", "reason"],
+            "extra_kwargs": {name: {"required": False, "validators": []} for name in names},
+        },
+    )
+    attrs = {
+        "Meta": meta,
+        "version": serializers.IntegerField(required=False, allow_null=True),
+        "reason": serializers.CharField(required=False, allow_blank=True, default=""),
+    }
+    return type(f"{model.__name__}Input", (serializers.ModelSerializer,), attrs)
+
+
+class ScreeningCrfApi(GenericAPIView):
+    """GET one screening CRF; PUT creates or changes it (send the version you read)."""
+
+    serializer_class = serializers.Serializer
+
+    def _resolve(self, request, pk: int, crf: str):
+        try:
+            model, _form = SCREENING_FORMS[crf]
+        except KeyError:
+            raise Http404 from None
+        subject, access = _subject_for(request, pk)
+        if access != "identified":
+            raise PermissionDenied
+        return subject, model
+
+    def get(self, request, pk: int, crf: str):
+        subject, model = self._resolve(request, pk, crf)
+        record = get_object_or_404(model, subject=subject)
+        data = {**record.content_values(), "version": record.version, "status": record.status}
+        data.pop("subject", None)
+        return Response(data)
+
+    def put(self, request, pk: int, crf: str):
+        subject, model = self._resolve(request, pk, crf)
+        action = Action.SIGN if crf == "attestation" else Action.ENTER_DATA
+        if not permissions.can(request.user, action, study=subject.study, site=subject.site_id):
+            raise PermissionDenied
+        existing = model.objects.filter(subject=subject).first()
+        parser = crf_input_serializer(model)(data=request.data, partial=True)
+        parser.is_valid(raise_exception=True)
+        values = dict(parser.validated_data)
+        version = values.pop("version", None)
+        reason = values.pop("reason", "")
+        record = services.save_screening_crf(
+            subject,
+            model,
+            actor=request.user,
+            values=values,
+            expected_version=version if existing else None,
+            reason=reason,
+        )
+        body = {**record.content_values(), "version": record.version, "status": record.status}
+        body.pop("subject", None)
+        return Response(body, status=status.HTTP_201_CREATED if existing is None else 200)
