@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from trialsite.records.models import AuditEvent, RecomputeRun
+from trialsite.records.models import AuditEvent, Notification, RecomputeRun
 from trialsite.studies import permissions, services
 from trialsite.studies.middleware import SESSION_KEY
 from trialsite.studies.roles import Action, Role
@@ -48,6 +48,9 @@ def home(request):
         "last_run": last_run,
         "recomputing": (last_run.data_version if last_run else 0) < overview.data_version,
         "can_view_clinical": permissions.can(request.user, Action.VIEW_CLINICAL, study=study),
+        "notifications": Notification.objects.filter(
+            study=study, recipient=request.user, read_at__isnull=True
+        )[:10],
     }
     return render(request, "home.html", context)
 

@@ -239,3 +239,33 @@ def test_the_subject_page_shows_crf_completeness_and_consent(
     assert "ICF v2.1 2025-04-01 signed" in page
     assert "every criterion passes" in page
     assert "not started" not in page
+
+
+def test_the_investigator_sees_a_reopened_eligibility_on_the_home_page(
+    client, coordinator_a, investigator_a, site_a, password
+):
+    from decimal import Decimal
+
+    from enrollment import services
+    from enrollment.models import ScreeningVitals
+
+    subject = screen_eligible_subject(site_a, coordinator_a, investigator_a)
+    services.confirm_eligibility(
+        subject,
+        actor=investigator_a,
+        password=password,
+        expected_version=EligibilityAssessment.objects.get(subject=subject).version,
+    )
+    vitals = ScreeningVitals.objects.get(subject=subject)
+    services.save_screening_crf(
+        subject,
+        ScreeningVitals,
+        actor=coordinator_a,
+        values={"weight_kg": Decimal("66")},
+        expected_version=vitals.version,
+        reason="Re-weighed",
+    )
+    client.force_login(investigator_a)
+    page = client.get("/").content.decode()
+    assert "changed after it was confirmed" in page
+    assert reverse("enrollment:eligibility", args=[subject.pk]) in page
