@@ -74,12 +74,12 @@ class ScreeningForm(CRFForm):
 
 def screening_form(model: type[ScreeningCRF]) -> type[ScreeningForm]:
     fields = [f.name for f in model.content_fields() if f.name not in ("subject", "visit")]
-    meta = type("Meta", (CRFForm.Meta,), {"model": model, "fields": fields})
-    return type(
-        f"{model.__name__}Form",
-        (ScreeningForm,),
-        {"Meta": meta, "formfield_callback": staticmethod(_formfield)},
+    meta = type(
+        "Meta",
+        (CRFForm.Meta,),
+        {"model": model, "fields": fields, "formfield_callback": _formfield},
     )
+    return type(f"{model.__name__}Form", (ScreeningForm,), {"Meta": meta})
 
 
 SCREENING_FORMS = {model.crf_code: (model, screening_form(model)) for model in SCREENING_CRFS}

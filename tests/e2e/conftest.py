@@ -46,3 +46,20 @@ def demo_site(transactional_db):
     from django.core.management import call_command
 
     call_command("seed_demo")
+
+
+@pytest.fixture
+def demo_team(transactional_db):
+    """The demo study, site and one login per role, without the demo subjects."""
+    from trialsite.studies.demo import seed_study, seed_users
+
+    study, site = seed_study()
+    users = seed_users(study, site, "trialsite-demo")
+    return study, site, users
+
+
+def log_in(page, base_url: str, username: str, password: str = "trialsite-demo") -> None:
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()

@@ -43,18 +43,26 @@ class CRFForm(forms.ModelForm):
         is_existing = instance is not None and instance.pk is not None
         if is_existing:
             self.fields["version"].initial = instance.version
-        reason_needed = is_existing and instance.status != RecordStatus.DRAFT
-        self.fields["reason"].required = reason_needed
+        self.reason_needed = is_existing and instance.status != RecordStatus.DRAFT
+        self.fields["reason"].required = self.reason_needed
         if not is_existing:
             self.fields["reason"].widget = forms.HiddenInput()
-        self.helper = FormHelper()
-        self.helper.form_tag = True
-        self.helper.layout = Layout(
+
+    @property
+    def helper(self) -> FormHelper:
+        """The crispy layout, built from the fields as they are when the form is drawn.
+
+        Subclasses may add or remove fields in their ``__init__``; the layout follows.
+        """
+        helper = FormHelper()
+        helper.form_tag = True
+        helper.layout = Layout(
             *[Field(name) for name in self.clinical_field_names()],
             "version",
-            Div(Field("reason"), css_class="reason-for-change") if reason_needed else "reason",
+            Div(Field("reason"), css_class="reason-for-change") if self.reason_needed else "reason",
             Submit("save", self.submit_label, css_class="btn btn-primary"),
         )
+        return helper
 
     def clinical_field_names(self) -> list[str]:
         return [name for name in self.fields if name not in ("version", "reason")]
