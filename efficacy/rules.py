@@ -1418,7 +1418,9 @@ def kaplan_meier(
         times.append(float(dd))
     flags = []
     for i, e in enumerate(events):
-        if isinstance(e, bool | np.bool_) or (isinstance(e, int | np.integer) and int(e) in (0, 1)):
+        # 1.0/0.0 floats are accepted too: data frames often store the event flag as float.
+        numeric = isinstance(e, int | float | np.integer | np.floating) and not isinstance(e, bool)
+        if isinstance(e, bool | np.bool_) or (numeric and float(e) in (0.0, 1.0)):
             flags.append(bool(e))
         else:
             raise ValueError(f"events[{i}] must be True/False (or 1/0); got {e!r}")
