@@ -12,11 +12,11 @@ PIP_FLAGS ?= --quiet --disable-pip-version-check
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+$(VENV)/.runtime-installed: requirements.txt constraints.txt | $(BIN)/python
 	$(BIN)/pip install $(PIP_FLAGS) -r requirements.txt
 	touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt constraints.txt | $(BIN)/python
 	$(BIN)/pip install $(PIP_FLAGS) -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime-installed
 

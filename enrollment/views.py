@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from enrollment import selectors, services
+from enrollment import rules, selectors, services
 from enrollment.forms import (
     SCREENING_FORMS,
     ConsentForm,
@@ -286,7 +286,12 @@ class ScreeningCRFView(CRFEditView):
     def get_context_data(self, **context):
         extra = {"subject": self.subject}
         if self.model is MedicationHistory:
-            extra["steroid_courses"] = SteroidCourse.objects.filter(subject=self.subject)
+            extra["steroid_courses"] = [
+                (course, rules.prednisone_equivalent_mg(course.drug, course.daily_dose_mg))
+                for course in SteroidCourse.objects.filter(subject=self.subject).order_by(
+                    "start_date"
+                )
+            ]
         return {**super().get_context_data(**context), **extra}
 
 

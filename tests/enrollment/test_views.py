@@ -269,3 +269,33 @@ def test_the_investigator_sees_a_reopened_eligibility_on_the_home_page(
     page = client.get("/").content.decode()
     assert "changed after it was confirmed" in page
     assert reverse("enrollment:eligibility", args=[subject.pk]) in page
+
+
+def test_steroid_courses_show_their_prednisone_equivalent(
+    client, coordinator_a, investigator_a, site_a
+):
+    from decimal import Decimal
+
+    from enrollment import services
+    from enrollment.models import MedicationHistory
+
+    subject = screen_eligible_subject(
+        site_a,
+        coordinator_a,
+        investigator_a,
+        overrides={MedicationHistory: {"steroids_before_apheresis": True}},
+    )
+    services.save_steroid_course(
+        subject,
+        actor=coordinator_a,
+        values={
+            "drug": "dexamethasone",
+            "daily_dose_mg": Decimal("1.5"),
+            "start_date": subject.screening_date,
+            "end_date": subject.screening_date,
+        },
+    )
+    client.force_login(coordinator_a)
+    page = client.get(reverse("enrollment:crf", args=[subject.pk, "medications"])).content.decode()
+    assert "Dexamethasone 1.50 mg/day" in page
+    assert "≈ 10.0 mg prednisone/day" in page

@@ -209,3 +209,45 @@ def test_the_audit_trail_page_lists_changes_in_a_fixed_number_of_queries(
             response = client.get(reverse("audit-trail"))
         assert response.status_code == 200
         assert response.content.decode().count("Vital signs TJ-S-0003") == rows
+
+
+def test_healthz_reports_an_unreachable_broker_in_one_line(client, settings):
+    from trialsite.celery import app
+
+    original = app.conf.broker_url
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        response = client.get(reverse("healthz"))
+    finally:
+        app.conf.broker_url = original
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "error" and body["database"] == "ok"
+    assert "\n" not in body["broker"] and body["broker"] != "ok"
+
+
+def test_a_user_changes_their_password(client, coordinator_a, password):
+    client.force_login(coordinator_a)
+    response = client.post(
+        reverse("password_change"),
+        {
+            "old_password": password,
+            "new_password1": "a-much-longer-passphrase-2026",
+            "new_password2": "a-much-longer-passphrase-2026",
+        },
+    )
+    assert response.status_code == 302
+    coordinator_a.refresh_from_db()
+    assert coordinator_a.check_password("a-much-longer-passphrase-2026")
+
+
+def test_weak_passwords_are_refused(client, coordinator_a, password):
+    client.force_login(coordinator_a)
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": password, "new_password1": "12345678", "new_password2": "12345678"},
+    )
+    assert response.status_code == 200
+    errors = " ".join(response.context["form"].errors["new_password2"])
+    assert "too short" in errors and "entirely numeric" in errors
