@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -139,8 +140,6 @@ def crf_input_serializer(model) -> type[serializers.ModelSerializer]:
 class ScreeningCrfApi(GenericAPIView):
     """GET one screening CRF; PUT creates or changes it (send the version you read)."""
 
-    serializer_class = serializers.Serializer
-
     def _resolve(self, request, pk: int, crf: str):
         try:
             model, _form = SCREENING_FORMS[crf]
@@ -151,6 +150,7 @@ class ScreeningCrfApi(GenericAPIView):
             raise PermissionDenied
         return subject, model
 
+    @extend_schema(operation_id="screening_crf_retrieve", responses=OpenApiTypes.OBJECT)
     def get(self, request, pk: int, crf: str):
         subject, model = self._resolve(request, pk, crf)
         record = get_object_or_404(model, subject=subject)
@@ -158,6 +158,11 @@ class ScreeningCrfApi(GenericAPIView):
         data.pop("subject", None)
         return Response(data)
 
+    @extend_schema(
+        operation_id="screening_crf_save",
+        request=OpenApiTypes.OBJECT,
+        responses=OpenApiTypes.OBJECT,
+    )
     def put(self, request, pk: int, crf: str):
         subject, model = self._resolve(request, pk, crf)
         action = Action.SIGN if crf == "attestation" else Action.ENTER_DATA

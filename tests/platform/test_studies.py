@@ -189,3 +189,11 @@ def test_the_atd_phase_cannot_cover_more_levels_than_exist(study, study_admin):
             study, actor=study_admin, document=document, expected_version=1, reason="typo"
         )
     assert "at most the 4 dose levels" in excinfo.value.message_dict["dosing"][0]
+
+
+def test_the_openapi_schema_has_no_warnings_and_validates(tmp_path):
+    call_command(
+        "spectacular", "--file", str(tmp_path / "schema.yml"), "--fail-on-warn", "--validate"
+    )
+    schema = (tmp_path / "schema.yml").read_text()
+    assert "/api/v1/subjects/{pk}/eligibility/" in schema
