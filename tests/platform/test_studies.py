@@ -196,4 +196,4 @@ def test_the_openapi_schema_has_no_warnings_and_validates(tmp_path):
         "spectacular", "--file", str(tmp_path / "schema.yml"), "--fail-on-warn", "--validate"
     )
     schema = (tmp_path / "schema.yml").read_text()
-    assert "/api/v1/subjects/{pk}/eligibility/" in schema
+    assert "/api/v1/subjects/{id}/eligibility/" in schema
