@@ -171,3 +171,6 @@ class ScreeningLogFilter(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = sites
         self.fields["status"].choices = [("", _("Any status")), *SubjectStatus.choices]
+        for name, field in self.fields.items():
+            css = "form-select" if name in ("site", "status") else "form-control"
+            field.widget.attrs["class"] = css
