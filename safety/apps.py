@@ -4,3 +4,30 @@ from django.apps import AppConfig
 class SafetyConfig(AppConfig):
     name = "safety"
     verbose_name = "Safety: adverse events, CRS/ICANS, labs, DLT"
+
+    def ready(self):
+        from safety import rules
+        from trialsite.studies.study_settings import (
+            SettingsSection,
+            register_rules_module,
+            register_section,
+        )
+
+        register_rules_module("safety", "Toxicity grading (RULES.md §2, §3)", rules)
+        register_section(
+            SettingsSection(
+                name="dlt_criteria",
+                label="Dose-limiting toxicity criteria (from the protocol)",
+                default=rules.DEFAULT_DLT_CRITERIA.to_dict(),
+                validate=validate_dlt_criteria,
+            )
+        )
+
+
+def validate_dlt_criteria(value: object) -> dict:
+    """The stored DLT criteria must load into safety.rules.DLTCriteria unchanged."""
+    from safety.rules import DLTCriteria
+
+    if not isinstance(value, dict):
+        raise ValueError("dlt_criteria must be an object")
+    return DLTCriteria.from_dict(value).to_dict()

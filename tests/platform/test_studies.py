@@ -197,3 +197,28 @@ def test_the_openapi_schema_has_no_warnings_and_validates(tmp_path):
     )
     schema = (tmp_path / "schema.yml").read_text()
     assert "/api/v1/subjects/{id}/eligibility/" in schema
+
+
+def test_dlt_criteria_are_stored_validated_and_refuse_unknown_keys(study, study_admin):
+    from safety.rules import DLTCriteria
+
+    assert DLTCriteria.from_dict(study.settings["dlt_criteria"]).icans_dlt_grade == 3
+    criteria = {**study.settings["dlt_criteria"], "icans_dlt_grade": 4}
+    updated = services.update_study_settings(
+        study,
+        actor=study_admin,
+        document={**study.settings, "dlt_criteria": criteria},
+        expected_version=1,
+        reason="Protocol v3: grade 3 ICANS resolving in 72 h is not a DLT",
+    )
+    assert updated.settings["dlt_criteria"]["icans_dlt_grade"] == 4
+    typo = {**criteria, "icans_grade_dlt": 4}
+    with pytest.raises(ValidationError) as excinfo:
+        services.update_study_settings(
+            updated,
+            actor=study_admin,
+            document={**updated.settings, "dlt_criteria": typo},
+            expected_version=2,
+            reason="typo",
+        )
+    assert "icans_grade_dlt" in excinfo.value.message_dict["dlt_criteria"][0]
