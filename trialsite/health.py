@@ -48,7 +48,8 @@ def check_broker() -> str:
     from trialsite.celery import app
 
     try:
-        with app.connection_for_write() as conn:
+        # The URL from Django settings, explicitly: Celery would prefer the process environment.
+        with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
     except Exception as exc:  # noqa: BLE001
         return _one_line(exc)
