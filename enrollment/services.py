@@ -117,14 +117,7 @@ def record_consent(
 ) -> Consent:
     """Record a signed ICF. A consent dated after screening data already entered is refused."""
     with transaction.atomic():
-        earliest = _earliest_screening_date(subject)
-        if earliest and timezone.localtime(signed_at).date() > earliest:
-            raise field_error(
-                "signed_at",
-                _("Consent cannot be dated after screening data already entered (%(date)s).")
-                % {"date": earliest.isoformat()},
-                "consent_after_data",
-            )
+        _check_consent_before_data(subject, signed_at)
         _check_staff(subject, obtained_by)
         consent = records.create_record(
             Consent,
@@ -147,14 +140,7 @@ def update_consent(
 ) -> Consent:
     with transaction.atomic():
         if "signed_at" in values:
-            earliest = _earliest_screening_date(consent.subject)
-            if earliest and timezone.localtime(values["signed_at"]).date() > earliest:
-                raise field_error(
-                    "signed_at",
-                    _("Consent cannot be dated after screening data already entered (%(date)s).")
-                    % {"date": earliest.isoformat()},
-                    "consent_after_data",
-                )
+            _check_consent_before_data(consent.subject, values["signed_at"])
         if "obtained_by" in values:
             _check_staff(consent.subject, values["obtained_by"])
         consent = records.update_record(
@@ -177,6 +163,17 @@ def _check_staff(subject: Subject, user) -> None:
             "obtained_by",
             _("Consent must be obtained by an investigator or coordinator of this site."),
             "not_site_staff",
+        )
+
+
+def _check_consent_before_data(subject: Subject, signed_at: dt.datetime) -> None:
+    earliest = _earliest_screening_date(subject)
+    if earliest and timezone.localtime(signed_at).date() > earliest:
+        raise field_error(
+            "signed_at",
+            _("Consent cannot be dated after screening data already entered (%(date)s).")
+            % {"date": earliest.isoformat()},
+            "consent_after_data",
         )
 
 

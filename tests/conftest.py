@@ -94,3 +94,19 @@ def study_admin(study):
 def outsider(db):
     """A logged-in user with no role on any study: sees nothing clinical."""
     return UserFactory(username="outsider")
+
+
+@pytest.fixture
+def seen_versions():
+    """A recompute hook that records the data version each run saw (removed afterwards)."""
+    from trialsite.records import recompute
+
+    seen: list[int] = []
+
+    def hook(study, data_version):
+        seen.append(data_version)
+        return {"saw": data_version}
+
+    recompute.register("test-hook")(hook)
+    yield seen
+    recompute._HOOKS.pop("test-hook", None)

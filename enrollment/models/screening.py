@@ -15,10 +15,16 @@ from enrollment.models.core import SubjectRecord, amount, pct, when, yes_no
 
 
 class ScreeningCRF(SubjectRecord):
-    """Abstract: a screening CRF, one per subject."""
+    """Abstract: a screening CRF, one per subject.
+
+    ``dated_answers`` pairs a yes/no question with the date it asks for when the answer is yes
+    (``("prior_dli", "dli_last_date")``): the date is required after a yes and refused otherwise.
+    Subclasses add their own checks in ``cross_field_errors()``.
+    """
 
     crf_code: str = ""
     crf_title = ""
+    dated_answers: tuple[tuple[str, str], ...] = ()
 
     class Meta:
         abstract = True
@@ -26,6 +32,25 @@ class ScreeningCRF(SubjectRecord):
 
     def __str__(self) -> str:
         return f"{self.subject} — {self.crf_title}"
+
+    def clean(self):
+        errors = {}
+        for flag, date_field in self.dated_answers:
+            answered_yes = getattr(self, flag) is True
+            has_date = getattr(self, date_field) is not None
+            if answered_yes and not has_date:
+                errors[date_field] = ValidationError(_("Give the date."), code="required_if")
+            elif has_date and not answered_yes:
+                errors[date_field] = ValidationError(
+                    _("A date is only recorded when the answer is yes."), code="not_applicable"
+                )
+        errors.update(self.cross_field_errors())
+        if errors:
+            raise ValidationError(errors)
+
+    def cross_field_errors(self) -> dict:
+        """CRF-specific cross-field checks: ``{field: ValidationError}``."""
+        return {}
 
 
 def one_per_subject(name: str) -> list:
@@ -100,7 +125,7 @@ class ScreeningVitals(ScreeningCRF):
     class Meta:
         constraints = one_per_subject("vitals")
 
-    def clean(self):
+    def cross_field_errors(self) -> dict:
         errors = {}
         for n in (1, 2, 3):
             sbp, dbp = getattr(self, f"systolic_bp_{n}"), getattr(self, f"diastolic_bp_{n}")
@@ -113,8 +138,7 @@ class ScreeningVitals(ScreeningCRF):
                 errors[f"diastolic_bp_{n}"] = ValidationError(
                     _("Diastolic pressure must be below systolic."), code="order"
                 )
-        if errors:
-            raise ValidationError(errors)
+        return errors
 
     def blood_pressure_readings(self) -> list[tuple[int, int]]:
         return [
@@ -165,23 +189,17 @@ class AmlHistory(ScreeningCRF):
     radiotherapy_last_date = when(_("date of the last radiotherapy"))
     cns_involvement = yes_no(_("active or past CNS involvement"))
 
+    dated_answers = (
+        ("prior_allo_hsct", "allo_hsct_last_date"),
+        ("prior_dli", "dli_last_date"),
+        ("prior_radiotherapy", "radiotherapy_last_date"),
+    )
+
     class Meta:
         constraints = one_per_subject("aml_history")
 
-    def clean(self):
+    def cross_field_errors(self) -> dict:
         errors = {}
-        pairs = [
-            ("prior_allo_hsct", "allo_hsct_last_date"),
-            ("prior_dli", "dli_last_date"),
-            ("prior_radiotherapy", "radiotherapy_last_date"),
-        ]
-        for flag, date_field in pairs:
-            if getattr(self, flag) is True and getattr(self, date_field) is None:
-                errors[date_field] = ValidationError(_("Give the date."), code="required_if")
-            if getattr(self, flag) is not True and getattr(self, date_field) is not None:
-                errors[date_field] = ValidationError(
-                    _("A date is only recorded when the answer is yes."), code="not_applicable"
-                )
         if (
             self.last_antitumor_therapy_end_date
             and self.last_antitumor_therapy_half_life_days is None
@@ -193,8 +211,7 @@ class AmlHistory(ScreeningCRF):
                 ),
                 code="required_if",
             )
-        if errors:
-            raise ValidationError(errors)
+        return errors
 
 
 class AntigenExpression(ScreeningCRF):
@@ -294,25 +311,19 @@ class CardiacAssessment(ScreeningCRF):
         _("other symptomatic cardiac disease within 6 months")
     )
 
+    dated_answers = (("prior_mi_or_cabg", "mi_or_cabg_last_date"),)
+
     class Meta:
         constraints = one_per_subject("cardiac")
 
-    def clean(self):
-        errors = {}
+    def cross_field_errors(self) -> dict:
         if self.heart_rate_bpm is not None and self.rr_ms is not None:
-            errors["rr_ms"] = ValidationError(
-                _("Give the heart rate or the RR interval, not both."), code="exclusive"
-            )
-        if self.prior_mi_or_cabg is True and self.mi_or_cabg_last_date is None:
-            errors["mi_or_cabg_last_date"] = ValidationError(
-                _("Give the date."), code="required_if"
-            )
-        if self.prior_mi_or_cabg is not True and self.mi_or_cabg_last_date is not None:
-            errors["mi_or_cabg_last_date"] = ValidationError(
-                _("A date is only recorded when the answer is yes."), code="not_applicable"
-            )
-        if errors:
-            raise ValidationError(errors)
+            return {
+                "rr_ms": ValidationError(
+                    _("Give the heart rate or the RR interval, not both."), code="exclusive"
+                )
+            }
+        return {}
 
 
 class Virology(ScreeningCRF):
@@ -362,23 +373,13 @@ class MedicationHistory(ScreeningCRF):
     major_surgery_last_date = when(_("date of the latest major surgery"))
     surgery_planned = yes_no(_("surgery planned during the study"))
 
+    dated_answers = (
+        ("prior_live_vaccine", "live_vaccine_last_date"),
+        ("prior_major_surgery", "major_surgery_last_date"),
+    )
+
     class Meta:
         constraints = one_per_subject("medications")
-
-    def clean(self):
-        errors = {}
-        for flag, date_field in (
-            ("prior_live_vaccine", "live_vaccine_last_date"),
-            ("prior_major_surgery", "major_surgery_last_date"),
-        ):
-            if getattr(self, flag) is True and getattr(self, date_field) is None:
-                errors[date_field] = ValidationError(_("Give the date."), code="required_if")
-            if getattr(self, flag) is not True and getattr(self, date_field) is not None:
-                errors[date_field] = ValidationError(
-                    _("A date is only recorded when the answer is yes."), code="not_applicable"
-                )
-        if errors:
-            raise ValidationError(errors)
 
 
 class Steroid(models.TextChoices):
@@ -459,24 +460,10 @@ class MedicalConditions(ScreeningCRF):
         _("investigator judges that toxicity to carry no safety risk (e.g. alopecia)")
     )
 
+    dated_answers = (("prior_stroke_or_seizure", "stroke_or_seizure_last_date"),)
+
     class Meta:
         constraints = one_per_subject("conditions")
-
-    def clean(self):
-        errors = {}
-        if self.prior_stroke_or_seizure is True and self.stroke_or_seizure_last_date is None:
-            errors["stroke_or_seizure_last_date"] = ValidationError(
-                _("Give the date."), code="required_if"
-            )
-        if (
-            self.prior_stroke_or_seizure is not True
-            and self.stroke_or_seizure_last_date is not None
-        ):
-            errors["stroke_or_seizure_last_date"] = ValidationError(
-                _("A date is only recorded when the answer is yes."), code="not_applicable"
-            )
-        if errors:
-            raise ValidationError(errors)
 
 
 class InvestigatorAttestation(ScreeningCRF):

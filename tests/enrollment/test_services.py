@@ -393,3 +393,32 @@ def test_every_screening_save_writes_the_audit_trail(site_a, coordinator_a, inve
     actions = set(AuditEvent.objects.filter(study=subject.study).values_list("action", flat=True))
     assert {"create"} <= actions
     assert AuditEvent.objects.filter(study=subject.study, action="create").count() >= 12
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "code"),
+    [
+        ({"prior_dli": True}, "dli_last_date", "required_if"),
+        (
+            {"prior_dli": False, "dli_last_date": dt.date(2025, 1, 1)},
+            "dli_last_date",
+            "not_applicable",
+        ),
+        (
+            {"last_antitumor_therapy_end_date": dt.date(2025, 1, 1)},
+            "last_antitumor_therapy_half_life_days",
+            "required_if",
+        ),
+    ],
+    ids=["yes-needs-a-date", "no-has-no-date", "washout-needs-half-life"],
+)
+def test_conditional_questions_are_checked_by_field(
+    site_a, coordinator_a, investigator_a, values, field, code
+):
+    from enrollment.models import AmlHistory
+
+    subject = register_and_consent(site_a, coordinator_a, investigator_a)
+    with pytest.raises(ValidationError) as excinfo:
+        services.save_screening_crf(subject, AmlHistory, actor=coordinator_a, values=values)
+    assert excinfo.value.error_dict[field][0].code == code
+    assert not AmlHistory.objects.exists()

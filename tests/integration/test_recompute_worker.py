@@ -9,23 +9,10 @@ import pytest
 from django.test import Client
 
 from tests.testapp.models import VitalSigns
-from trialsite.records import recompute, services
+from trialsite.records import services
 from trialsite.records.models import RecomputeRun
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def seen_versions():
-    seen: list[int] = []
-
-    def hook(study, data_version):
-        seen.append(data_version)
-        return {"saw": data_version}
-
-    recompute.register("integration-hook")(hook)
-    yield seen
-    recompute._HOOKS.pop("integration-hook", None)
 
 
 def wait_for(predicate, timeout=30.0):

@@ -17,20 +17,6 @@ from trialsite.studies.models import Study
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def seen_versions():
-    """A recompute hook that records the data version each run saw."""
-    seen: list[int] = []
-
-    def hook(study, data_version):
-        seen.append(data_version)
-        return {"saw": data_version}
-
-    recompute.register("test-hook")(hook)
-    yield seen
-    recompute._HOOKS.pop("test-hook", None)
-
-
 def save_vitals(study, site, actor, label):
     return services.create_record(
         VitalSigns,
