@@ -121,6 +121,26 @@ def _to_decimal(value: object, name: str) -> Decimal:
     return result
 
 
+def _whole(value: object) -> int | None:
+    """`value` as an int if it is a whole number (int, or a float/Decimal such as 2.0), else None.
+
+    Why: a CRF or a caller may hand ECOG 2 or age 50 over as 2.0 / Decimal("50"); those are
+    the same whole number, while 2.5 is not one.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, (numbers.Real, Decimal)):
+        try:
+            number = _to_decimal(value, "value")
+        except ValueError:
+            return None
+        if number == number.to_integral_value():
+            return int(number)
+    return None
+
+
 def _number(
     value: object,
     name: str,
@@ -285,9 +305,10 @@ def _creatinine_clearance_decimal(
     height_cm: object = None,
 ) -> tuple[Decimal, Decimal]:
     """(CrCl mL/min rounded to 1e-9, weight used kg)."""
-    if isinstance(age_years, bool) or not isinstance(age_years, numbers.Integral):
+    whole_age = _whole(age_years)
+    if whole_age is None:
         raise ValueError(f"age_years must be a whole number of years, got {age_years!r}")
-    age = int(age_years)
+    age = whole_age
     if not 0 <= age <= 130:
         raise ValueError(f"age_years must be between 0 and 130, got {age_years!r}")
     weight = _number(weight_kg, "weight_kg", positive=True, maximum=700)
@@ -869,6 +890,7 @@ class _Therapy:
     name: str
     end_date: date | None
     half_life_days: Decimal | None
+    from_list: bool = True  # False: built from the last_antitumor_therapy_* facts
 
 
 def _parse_bp_readings(value: object, name: str) -> tuple[tuple[Decimal, Decimal], ...]:
@@ -999,16 +1021,17 @@ def _parse_fact(key: str, value: object) -> object:
     if spec.type == "number":
         return _number(value, key, minimum=spec.minimum, maximum=spec.maximum)
     if spec.type == "int":
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        whole = _whole(value)
+        if whole is None:
             raise ValueError(
                 f"{key} must be a whole number from {spec.minimum:g} to {spec.maximum:g}, "
                 f"got {value!r}"
             )
-        if not spec.minimum <= int(value) <= spec.maximum:  # type: ignore[operator]
+        if not spec.minimum <= whole <= spec.maximum:  # type: ignore[operator]
             raise ValueError(
                 f"{key} must be from {spec.minimum:g} to {spec.maximum:g}, got {value!r}"
             )
-        return int(value)
+        return whole
     if key == "sex":
         return _parse_sex(value, key)
     if key == "creatinine_unit":
@@ -1229,7 +1252,8 @@ class _Evaluator:
         if value is None:
             return _needed(key, label=needed)
         assert isinstance(value, Decimal)
-        ok = value >= limit if at_least else value < limit
+        rounded = _boundary(value)  # 0.57 * 100 = 56.99999999999999 is 57 %
+        ok = rounded >= limit if at_least else rounded < limit
         shown = _fmt(value, 1, Decimal(limit))
         return (
             PASS if ok else FAIL,
@@ -1337,7 +1361,7 @@ class _Evaluator:
             else:
                 assert isinstance(pct, Decimal)
                 values[key] = float(pct)
-                statuses.append(PASS if pct >= threshold else FAIL)
+                statuses.append(PASS if _boundary(pct) >= threshold else FAIL)
                 texts.append(f"{label} {_fmt(pct, 1, threshold)} %")
         # "CLL1 and/or CD38": one expressed antigen is enough.
         status = PASS if PASS in statuses else (MISSING if MISSING in statuses else FAIL)
@@ -1365,8 +1389,11 @@ class _Evaluator:
             raise ValueError(f"{uln_key} must be greater than 0, got {uln}")
         with localcontext() as ctx:
             ctx.prec = _PRECISION
-            ok = value <= limit * uln
             ratio = _boundary(value / uln)
+        # Compare the ratio rounded to 1e-9 (as CrCl, QTcF and the steroid total are), so that
+        # a value computed in binary floating point at an exact multiple (1.5 x 0.1 =
+        # 0.15000000000000002) does not fail a "≤ k × ULN" limit it meets.
+        ok = ratio <= limit
         self.derived[f"{key.removesuffix('_u_l')}_x_uln"] = float(ratio)
         sentence = (
             f"{label} {_fmt(value)}{unit} = {_fmt(ratio, 2, limit)} × ULN ({_fmt(uln)}{unit})"
@@ -1385,9 +1412,14 @@ class _Evaluator:
             return
         part = self.uln_part("total_bilirubin", "Total bilirubin", Decimal(2))
         if part[0] == FAIL and congenital is None:
-            # Congenital hyperbilirubinemia would replace the total-bilirubin limit.
-            key = "congenital_hyperbilirubinemia"
-            part = (MISSING, f"{part[1]}; Gilbert's/congenital status needed", (key,))
+            # Congenital hyperbilirubinemia would replace the total-bilirubin limit, so the
+            # status matters only if the direct bilirubin would pass (or is not known yet).
+            direct = self.uln_part("direct_bilirubin", "Direct bilirubin", Decimal("1.5"))
+            if direct[0] == FAIL:
+                part = (FAIL, f"{part[1]}; {direct[1]} (so excluded with or without Gilbert's)", ())
+            else:
+                key = "congenital_hyperbilirubinemia"
+                part = (MISSING, f"{part[1]}; Gilbert's/congenital status needed", (key,))
         self.record("IN7.2", [part], "total ≤ 2 × ULN", values)
 
     def in7_3_creatinine_clearance(self) -> None:
@@ -1534,7 +1566,9 @@ class _Evaluator:
         last_end = self.f.get("last_antitumor_therapy_end_date")
         last_half_life = self.f.get("last_antitumor_therapy_half_life_days")
         if last_end is not None or last_half_life is not None:
-            therapies.append(_Therapy("Last anti-tumor therapy", last_end, last_half_life))  # type: ignore[arg-type]
+            therapies.append(
+                _Therapy("Last anti-tumor therapy", last_end, last_half_life, from_list=False)  # type: ignore[arg-type]
+            )
         threshold = "≥ min(14 days, 5 half-lives) before apheresis"
         apheresis = self.f.get("planned_apheresis_date")
         parts: list[_Part] = []
@@ -1550,9 +1584,12 @@ class _Evaluator:
         for therapy in therapies if apheresis is not None else ():
             assert isinstance(apheresis, date)
             if therapy.end_date is None:
-                parts.append(
-                    _needed("last_antitumor_therapy_end_date", label=f"{therapy.name} end date")
+                key = (
+                    "antitumor_therapies"
+                    if therapy.from_list
+                    else "last_antitumor_therapy_end_date"
                 )
+                parts.append(_needed(key, label=f"{therapy.name} end date"))
                 continue
             gap = (apheresis - therapy.end_date).days
             values[f"{therapy.name}: days before apheresis"] = gap
@@ -1562,7 +1599,11 @@ class _Evaluator:
             if gap >= 14:
                 parts.append((PASS, f"{ended} — needs ≥ 14 days (or 5 half-lives if shorter)", ()))
             elif therapy.half_life_days is None:
-                key = "last_antitumor_therapy_half_life_days"
+                key = (
+                    "antitumor_therapies"
+                    if therapy.from_list
+                    else "last_antitumor_therapy_half_life_days"
+                )
                 parts.append((MISSING, f"{ended} (< 14): half-life needed", (key,)))
             else:
                 five = therapy.half_life_days * 5
@@ -1694,6 +1735,8 @@ class _Evaluator:
         positive = self.f.get(antibody_key)
         level, llod = self.f.get(load_key), self.f.get(f"{load_key}_llod")
         if positive is None:
+            # Kept "missing" even when the load is undetectable: the antibody is a required
+            # screening result, so the coordinator is asked for it.
             return _needed(antibody_key, label=f"{antibody} result")
         if positive is False:
             return (PASS, f"{antibody} negative", ())
@@ -2006,7 +2049,10 @@ def evaluate_eligibility(
     - IN3: "CLL1 and/or CD38" = at least one antigen at or above
       `antigen_positive_threshold_pct` (% of blasts, default 20 - not in the registry text).
     - IN7.2: with congenital hyperbilirubinemia the direct-bilirubin limit replaces the total
-      one. Unknown congenital status only matters when total bilirubin exceeds 2 x ULN.
+      one. Unknown congenital status only matters when total bilirubin exceeds 2 x ULN and the
+      direct bilirubin is not known to exceed 1.5 x ULN (if it does, both readings exclude).
+    - ULN multiples (IN7.1, IN7.2) compare value / ULN rounded to 1e-9 with the limit, so a
+      float product at an exact multiple (1.5 x 0.1 = 0.15000000000000002) is that multiple.
     - IN7.3: Cockcroft-Gault with age at creatinine_date (else screening_date), strict > 45.
     - IN9: women of childbearing potential need negative HCG at screening AND baseline (so the
       result stays "missing" until the baseline HCG); men need contraception_agreed.
