@@ -84,8 +84,10 @@ SETTINGS_DEFAULTS: dict[str, object] = {
     "creatinine_baseline_rule": "literal",
     # Hemoglobin reported in mmol/L: the cut-offs CTCAE v5.0 prints for mmol/L (6.2 and 4.9) or
     # the g/dL cut-offs converted exactly with x 0.6206 (6.206 and 4.9648). Added here because the
-    # two readings differ at the boundary (RULES.md conventions give the 0.6206 factor).
-    "hemoglobin_mmol_l_cutoffs": "ctcae",
+    # two readings differ at the boundary. Default "converted": RULES.md conventions give the
+    # 0.6206 factor, admiral grades Hgb after converting to g/L, and the grade of one sample must
+    # not depend on the unit the lab reports it in (6.2 mmol/L = 9.99 g/dL is grade 2).
+    "hemoglobin_mmol_l_cutoffs": "converted",
     # RULES.md §4.1 / registry: the DLT window runs from Day 0 to Day 28 inclusive.
     "dlt_window_days": 28,
 }
@@ -232,7 +234,6 @@ OXYGEN_DEVICES: dict[str, str] = {
     "mechanical_ventilation": "positive_pressure",
 }
 
-_NASAL_CANNULAS = ("nasal_cannula", "high_flow_nasal_cannula")
 _LOW_FLOW_MAX_L_MIN = Decimal("6")
 
 HYPOTENSION_CATEGORIES: tuple[str, ...] = (
@@ -274,10 +275,12 @@ def oxygen_category(device: str, flow_l_min: float | None = None) -> str:
     cannula is > 6 L/min; face mask, non-rebreather and Venturi mask are grade 3; CPAP, BiPAP
     and mechanical ventilation are positive pressure (grade 4).
 
-    Reading chosen: ASTCT defines cannula flow classes by the flow itself, so for either nasal
-    cannula device a known flow decides (<= 6 L/min low flow, > 6 L/min high flow); with flow
-    unknown the device name decides. Flow is ignored for masks, blow-by and positive pressure.
-    Room air with a flow above 0 is contradictory and raises ``ValueError``.
+    Reading chosen: for "nasal_cannula" a known flow decides (<= 6 L/min low flow, > 6 L/min
+    high flow; unknown flow = low flow). "high_flow_nasal_cannula" is always high flow (grade 3):
+    a heated high-flow system delivers a set FiO2 whatever flow is charted, and a charted flow
+    <= 6 L/min on it is a contradictory record that must not lower the CRS grade (review: the
+    grade errs on the side of the patient). Flow is ignored for masks, blow-by and positive
+    pressure. Room air with a flow above 0 is contradictory and raises ``ValueError``.
     """
     name = _choice(device, "device", OXYGEN_DEVICES)
     flow = _decimal(flow_l_min, "flow_l_min", minimum=0, allow_none=True)
@@ -287,7 +290,7 @@ def oxygen_category(device: str, flow_l_min: float | None = None) -> str:
                 f"flow_l_min must be 0 or None when device is 'room_air'; got {flow_l_min!r}"
             )
         return "none"
-    if name in _NASAL_CANNULAS and flow is not None:
+    if name == "nasal_cannula" and flow is not None:
         return "low_flow" if flow <= _LOW_FLOW_MAX_L_MIN else "high_flow"
     return OXYGEN_DEVICES[name]
 
@@ -766,7 +769,7 @@ def ctcae_lab_grade(
     baseline: float | None = None,
     unit: str | None = None,
     creatinine_baseline_rule: str = "literal",
-    hemoglobin_mmol_l_cutoffs: str = "ctcae",
+    hemoglobin_mmol_l_cutoffs: str = "converted",
 ) -> int | None:
     """CTCAE v5.0 grade (0-4) of one lab value, or ``None`` when it cannot be determined.
 
@@ -791,9 +794,10 @@ def ctcae_lab_grade(
     (default), "10^3/uL", "/mm3" or "/uL"; hemoglobin in "g/dL" (default), "g/L" or "mmol/L";
     bilirubin and creatinine in "mg/dL" (default) or "umol/L"; enzymes in "U/L", "IU/L" or
     "ukat/L". The cut-offs are converted into the reporting unit (exact decimal
-    multiplication), never the value. [SETTING] ``hemoglobin_mmol_l_cutoffs``: "ctcae"
-    (default: 6.2 and 4.9 mmol/L as printed in CTCAE v5.0) | "converted" (10.0 and 8.0 g/dL
-    x 0.6206).
+    multiplication), never the value. [SETTING] ``hemoglobin_mmol_l_cutoffs``: "converted"
+    (default: 10.0 and 8.0 g/dL x 0.6206 = 6.206 and 4.9648 mmol/L, RULES.md conventions, so
+    the grade does not depend on the reporting unit) | "ctcae" (6.2 and 4.9 mmol/L, the
+    rounded values printed in CTCAE v5.0).
 
     Returns ``None`` (the contract says int; documented exception, as admiral returns missing)
     when the value is ``None``; for a decreasing term without LLN when the value is not below
@@ -1185,6 +1189,9 @@ class AdverseEventFacts:
     relatedness: investigator's assessment of relation to the CAR-T product, one of
         ``RELATEDNESS_CATEGORIES``; ``None`` = not yet assessed.
     onset_study_day: day the event began (Day 0 = infusion; may be negative before infusion).
+    grade_3_study_day: day the event first reached grade >= 3 (``None`` = not recorded: the
+        onset day is used). An event often starts mild (CRS grade 1 on Day 2, grade 3 on Day
+        6), and the resolve-within-hours rule runs from grade 3, not from onset.
     hours_to_grade_2_or_less: hours from reaching grade >= 3 until back to grade <= 2;
         ``None`` = not yet resolved, or not known.
     fatal: the event caused death. ``None`` (default) derives it from grade 5; it must agree
@@ -1197,6 +1204,7 @@ class AdverseEventFacts:
     grade: int
     relatedness: str | None = None
     onset_study_day: int = 0
+    grade_3_study_day: int | None = None
     hours_to_grade_2_or_less: int | float | Decimal | None = None
     fatal: bool | None = None
     event_id: str | int | None = None
@@ -1213,6 +1221,13 @@ class AdverseEventFacts:
                 _choice(self.relatedness, "relatedness", RELATEDNESS_CATEGORIES),
             )
         object.__setattr__(self, "onset_study_day", _whole(self.onset_study_day, "onset_study_day"))
+        severe_day = _whole(self.grade_3_study_day, "grade_3_study_day", allow_none=True)
+        if severe_day is not None and (severe_day < self.onset_study_day or self.grade < 3):
+            raise ValueError(
+                f"grade_3_study_day must be on or after onset_study_day ({self.onset_study_day}) "
+                f"and needs grade >= 3; got {self.grade_3_study_day!r} with grade {self.grade}"
+            )
+        object.__setattr__(self, "grade_3_study_day", severe_day)
         _decimal(
             self.hours_to_grade_2_or_less, "hours_to_grade_2_or_less", minimum=0, allow_none=True
         )
@@ -1622,9 +1637,10 @@ def evaluate_dlt_window(
     data may still be incomplete, so a subject is DLT-free at the earliest on the next day (Day
     28 open, Day 29 complete); a subject who left on or after the closing day completed it.
     For an event with unknown resolution, the hours observed are counted conservatively in
-    whole days: (observation end - onset day - 1) x 24, where observation ends at
-    ``as_of_day`` or at ``left_study_day``, so a DLT is never declared before the allowed hours
-    have certainly passed.
+    whole days: (observation end - day grade 3 was reached - 1) x 24, where observation ends at
+    ``as_of_day`` or at ``left_study_day`` and the grade-3 day is ``grade_3_study_day`` (the
+    onset day when it is not recorded, which can call a DLT early for an event that started
+    mild: record it), so a DLT is never declared before the allowed hours have certainly passed.
 
     ``events``: every adverse event of the subject (filtered here); ``count_recovery``: the
     subject's blood counts (``BloodCount``); ``criteria``: ``DLTCriteria`` or its stored dict.
@@ -1643,13 +1659,20 @@ def evaluate_dlt_window(
             raise ValueError(
                 f"events has an onset on study day {event.onset_study_day}, after as_of_day {as_of}"
             )
+        if event.grade_3_study_day is not None and event.grade_3_study_day > as_of:
+            raise ValueError(
+                f"events has grade_3_study_day {event.grade_3_study_day}, after as_of_day {as_of}"
+            )
         all_events.append(event)
     inside = [e for e in all_events if 0 <= e.onset_study_day <= window_end]
     observation_end = as_of if left is None else min(as_of, left)
 
     assessments = []
     for event in inside:
-        hours = Decimal(max(0, observation_end - event.onset_study_day - 1) * 24)
+        start = event.onset_study_day
+        if event.grade_3_study_day is not None:
+            start = event.grade_3_study_day
+        hours = Decimal(max(0, observation_end - start - 1) * 24)
         assessments.append((event, dlt_candidate(event, criteria, hours_observed=hours)))
     dlt_events = tuple(e for e, a in assessments if a.is_candidate is True)
     pending = tuple(e for e, a in assessments if a.is_candidate is None)

@@ -526,27 +526,25 @@ def test_it_needs_uln_for_creatinine_even_with_a_baseline():
         (HGB, 80, "g/L", 120, 2),
         (HGB, 79, "g/L", 120, 3),
         (HGB, 100, "g/L", 120, 1),
-        (HGB, 4.9, "mmol/L", 7.4, 2),
-        (HGB, 4.89, "mmol/L", 7.4, 3),
-        (HGB, 6.2, "mmol/L", 7.4, 1),
-        (HGB, 6.19, "mmol/L", 7.4, 2),
+        # mmol/L default "converted": 10.0 and 8.0 g/dL x 0.6206 = 6.206 and 4.9648 mmol/L.
+        (HGB, 4.9648, "mmol/L", 7.4, 2),
+        (HGB, 4.9, "mmol/L", 7.4, 3),
+        (HGB, 6.206, "mmol/L", 7.4, 1),
+        (HGB, 6.2, "mmol/L", 7.4, 2),
     ],
 )
 def test_it_converts_the_cutoffs_to_the_reporting_unit(term, value, unit, lln, expected):
     assert ctcae_lab_grade(term, value, lln=lln, unit=unit) == expected
 
 
-def test_it_can_convert_hemoglobin_mmol_cutoffs_exactly():
-    # 8.0 g/dL x 0.6206 = 4.9648 mmol/L; CTCAE prints 4.9.
-    assert ctcae_lab_grade(HGB, 4.96, lln=7.4, unit="mmol/L") == 2
-    assert (
-        ctcae_lab_grade(HGB, 4.96, lln=7.4, unit="mmol/L", hemoglobin_mmol_l_cutoffs="converted")
-        == 3
-    )
-    assert (
-        ctcae_lab_grade(HGB, 4.9648, lln=7.4, unit="mmol/L", hemoglobin_mmol_l_cutoffs="converted")
-        == 2
-    )
+def test_it_can_use_the_rounded_ctcae_hemoglobin_mmol_cutoffs():
+    # 8.0 g/dL x 0.6206 = 4.9648 mmol/L (default, "converted"); CTCAE prints 4.9.
+    assert ctcae_lab_grade(HGB, 4.96, lln=7.4, unit="mmol/L") == 3
+    rounded = {"lln": 7.4, "unit": "mmol/L", "hemoglobin_mmol_l_cutoffs": "ctcae"}
+    assert ctcae_lab_grade(HGB, 4.96, **rounded) == 2
+    assert ctcae_lab_grade(HGB, 4.9, **rounded) == 2
+    assert ctcae_lab_grade(HGB, 6.2, **rounded) == 1
+    assert ctcae_lab_grade(HGB, 4.9648, lln=7.4, unit="mmol/L") == 2
 
 
 def test_it_grades_bilirubin_and_creatinine_in_umol_l_like_mg_dl():
@@ -708,7 +706,7 @@ def test_it_lists_every_setting_with_its_rules_md_default():
         "crs_icans_scale": "ASTCT2019",
         "hypotension_sbp_below_mmhg": 90,
         "creatinine_baseline_rule": "literal",
-        "hemoglobin_mmol_l_cutoffs": "ctcae",
+        "hemoglobin_mmol_l_cutoffs": "converted",
         "dlt_window_days": 28,
     }
     for name, choices in SETTINGS_CHOICES.items():
