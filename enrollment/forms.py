@@ -8,6 +8,7 @@ keeps the criterion missing instead of passing it silently.
 from __future__ import annotations
 
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from enrollment import rules
@@ -55,7 +56,7 @@ def criteria_help(name: str, help_text: str = "") -> str:
 
 def _formfield(field, **kwargs):
     if field.get_internal_type() == "BooleanField" and field.null:
-        return YesNoField(label=field.verbose_name.capitalize(), help_text=field.help_text)
+        return YesNoField(label=capfirst(field.verbose_name), help_text=field.help_text)
     formfield = field.formfield(**kwargs)
     if isinstance(formfield, forms.DateField) and not isinstance(formfield, forms.DateTimeField):
         formfield.widget = DATE_INPUT

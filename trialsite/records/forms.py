@@ -10,6 +10,7 @@ A CRF form is a few lines::
 
 from __future__ import annotations
 
+from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Div, Field, Layout, Submit
 from django import forms
@@ -57,7 +58,12 @@ class CRFForm(forms.ModelForm):
         helper = FormHelper()
         helper.form_tag = True
         helper.layout = Layout(
-            *[Field(name) for name in self.clinical_field_names()],
+            *[
+                InlineRadios(name)
+                if isinstance(self.fields[name].widget, forms.RadioSelect)
+                else Field(name)
+                for name in self.clinical_field_names()
+            ],
             "version",
             Div(Field("reason"), css_class="reason-for-change") if self.reason_needed else "reason",
             Submit("save", self.submit_label, css_class="btn btn-primary"),
