@@ -144,15 +144,17 @@ class CrfStatus:
 
 
 def crf_completeness(subject: Subject) -> list[CrfStatus]:
-    """Each screening CRF with how many of its fields are filled in."""
+    """Each screening CRF with how many of its applicable questions are answered."""
     records = screening_records(subject)
     rows = []
     for model in SCREENING_CRFS:
         record = records.get(model)
-        fields = [f for f in model.content_fields() if f.name not in ("subject", "visit")]
-        filled = (
-            sum(1 for f in fields if getattr(record, f.attname) not in (None, "")) if record else 0
-        )
+        if record is None:
+            rows.append(CrfStatus(model, model.crf_code, str(model.crf_title), None, 0, 0))
+            continue
+        record.subject = subject  # already loaded: no query per CRF
+        fields = record.applicable_fields()
+        filled = sum(1 for name in fields if getattr(record, name) not in (None, ""))
         rows.append(
             CrfStatus(model, model.crf_code, str(model.crf_title), record, filled, len(fields))
         )

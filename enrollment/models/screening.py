@@ -25,6 +25,11 @@ class ScreeningCRF(SubjectRecord):
     crf_code: str = ""
     crf_title = ""
     dated_answers: tuple[tuple[str, str], ...] = ()
+    # For completeness: fields never required, fields asked only after a given answer, and
+    # pairs of which one answer is enough.
+    optional_fields: tuple[str, ...] = ()
+    asked_if: dict[str, tuple[str, object]] = {}
+    alternatives: tuple[tuple[str, str], ...] = ()
 
     class Meta:
         abstract = True
@@ -52,6 +57,27 @@ class ScreeningCRF(SubjectRecord):
         """CRF-specific cross-field checks: ``{field: ValidationError}``."""
         return {}
 
+    @classmethod
+    def answer_fields(cls) -> list[str]:
+        return [f.name for f in cls.content_fields() if f.name not in ("subject", "visit")]
+
+    def applicable_fields(self) -> list[str]:
+        """The fields this record should have answered, given its other answers."""
+        asked_if = {**self.asked_if, **{d: (flag, True) for flag, d in self.dated_answers}}
+        fields = []
+        for name in self.answer_fields():
+            if name in self.optional_fields:
+                continue
+            condition = asked_if.get(name)
+            if condition and getattr(self, condition[0]) != condition[1]:
+                continue
+            fields.append(name)
+        for first, second in self.alternatives:
+            drop = second if getattr(self, second) in (None, "") else first
+            if drop in fields and getattr(self, drop) in (None, ""):
+                fields.remove(drop)
+        return fields
+
 
 def one_per_subject(name: str) -> list:
     return [models.UniqueConstraint(fields=["subject"], name=f"{name}_one_per_subject")]
@@ -65,6 +91,7 @@ class ChemistryUnit(models.TextChoices):
 class ScreeningVitals(ScreeningCRF):
     crf_code = "vitals"
     crf_title = _("Demographics and vital signs")
+    optional_fields = ("height_cm", "systolic_bp_3", "diastolic_bp_3")
 
     assessment_date = models.DateField(_("assessment date"))
     height_cm = models.DecimalField(
@@ -156,6 +183,7 @@ class DiseaseStatus(models.TextChoices):
 class AmlHistory(ScreeningCRF):
     crf_code = "aml_history"
     crf_title = _("AML history and prior therapy")
+    optional_fields = ("disease_status_definition",)
 
     aml_who2022 = yes_no(_("AML by WHO 2022 criteria"))
     apl = yes_no(_("acute promyelocytic leukemia (APL)"))
@@ -271,6 +299,7 @@ class LvefMethod(models.TextChoices):
 class CardiacAssessment(ScreeningCRF):
     crf_code = "cardiac"
     crf_title = _("Cardiac assessment (echo and ECG)")
+    alternatives = (("heart_rate_bpm", "rr_ms"),)
 
     assessment_date = models.DateField(_("assessment date"))
     lvef_pct = pct(_("LVEF (%)"))
@@ -348,6 +377,15 @@ class Virology(ScreeningCRF):
 class PregnancyAssessment(ScreeningCRF):
     crf_code = "pregnancy"
     crf_title = _("Pregnancy and contraception")
+    asked_if = {
+        "hcg_screening_positive": ("childbearing_potential", True),
+        "hcg_baseline_positive": ("childbearing_potential", True),
+        "agrees_to_stop_breastfeeding": ("breastfeeding", True),
+    }
+
+    def applicable_fields(self) -> list[str]:
+        # Only women are asked about childbearing potential and breastfeeding.
+        return super().applicable_fields() if self.subject.sex == "F" else []
 
     childbearing_potential = yes_no(_("woman of childbearing potential"))
     hcg_screening_positive = yes_no(_("HCG positive at screening"))
@@ -438,6 +476,11 @@ class SteroidCourse(SubjectRecord):
 class MedicalConditions(ScreeningCRF):
     crf_code = "conditions"
     crf_title = _("Medical conditions")
+    asked_if = {
+        "other_malignancy_exempt_type": ("other_malignancy", True),
+        "other_malignancy_disease_free_years": ("other_malignancy", True),
+        "unresolved_toxicity_no_safety_risk": ("unresolved_prior_toxicity", True),
+    }
 
     study_drug_allergy = yes_no(_("allergy to any ingredient of the study drugs"))
     active_gvhd = yes_no(_("active GvHD at screening"))

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from enrollment import services
+from enrollment import selectors, services
 from enrollment.models import (
     EligibilityAssessment,
     MedicationHistory,
@@ -422,3 +422,23 @@ def test_conditional_questions_are_checked_by_field(
         services.save_screening_crf(subject, AmlHistory, actor=coordinator_a, values=values)
     assert excinfo.value.error_dict[field][0].code == code
     assert not AmlHistory.objects.exists()
+
+
+def test_completeness_counts_only_the_questions_that_apply(site_a, coordinator_a, investigator_a):
+    subject = screen_eligible_subject(site_a, coordinator_a, investigator_a)
+    rows = {row.code: row for row in selectors.crf_completeness(subject)}
+    assert all(row.complete for row in rows.values()), {
+        code: (row.filled, row.total) for code, row in rows.items() if not row.complete
+    }
+    assert rows["pregnancy"].total == 0  # a man is not asked
+    vitals = ScreeningVitals.objects.get(subject=subject)
+    services.save_screening_crf(
+        subject,
+        ScreeningVitals,
+        actor=coordinator_a,
+        values={"ecog": None},
+        expected_version=vitals.version,
+        reason="ECOG to be re-assessed",
+    )
+    rows = {row.code: row for row in selectors.crf_completeness(subject)}
+    assert (rows["vitals"].filled, rows["vitals"].total) == (7, 8)
