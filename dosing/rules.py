@@ -56,7 +56,9 @@ Readings chosen where RULES.md leaves room (a named setting where reasonable peo
   ``atd_deescalation_fill``: "fill_to_6" counts a lower ATD level's subject in its cohort of 3;
   "fresh_cohorts" does not.
 * Safety guards: the engine never recommends a level at or above the lowest level that exceeds
-  the MTD, and never opens two levels at once.
+  the MTD, and never opens two levels at once: while a level below that one has a subject in
+  the DLT window, it enrols nowhere else and declares no MTD or tolerated top dose (it waits;
+  only an off-protocol history such as ``1NTP 2NNN`` with ``strict=False`` gets there).
 
 Strictness and timing: outcomes are today's statuses, so a subject who is complete now may still
 have been pending when the next subject was enrolled. The check therefore gives the benefit of the
@@ -695,6 +697,9 @@ class _State:
 
     def decide(self, prev: Recommendation | None) -> Recommendation:
         """The recommendation for the current state (``prev``: the one before the last subject)."""
+        return self._one_level_in_flight(self._decide(prev))
+
+    def _decide(self, prev: Recommendation | None) -> Recommendation:
         if self.last_main_level is None:
             if self.design.atd_levels and self.trigger is None:
                 return self._atd_step()
@@ -704,6 +709,46 @@ class _State:
                 )
             return self._at_level(1, prev)
         return self._at_level(self.last_main_level, prev)
+
+    def _one_level_in_flight(self, rec: Recommendation) -> Recommendation:
+        """Wait for another level's DLT windows before enrolling or stopping (RULES.md §4.1).
+
+        "No concurrent enrollment at two levels": a subject still in the window at a level below
+        the lowest level that exceeds the MTD can still change the decision (``1NTP``: a DLT
+        makes DL1 exceed the MTD), so nothing is enrolled elsewhere, and no MTD or tolerated top
+        dose is declared, until it completes. Pending subjects at or above that level cannot
+        change anything (``1NNN 2NNN 3TTP`` -> 3 more at DL2 at once), and "no tolerable dose"
+        is final. A history that follows the rules never meets this guard (escalation waits for
+        the window); it keeps an off-protocol history (``strict=False``, e.g. ``1NTP 2NNN``)
+        from escalating past a level still in flight.
+        """
+        if rec.action == "wait" or rec.code == "no_tolerable_dose":
+            return rec
+        busy = [
+            lv
+            for lv in self.levels.values()
+            if lv.waiting
+            and (self.ceiling is None or lv.level < self.ceiling)
+            and not (rec.action == "enroll" and lv.level == rec.dose_level)
+        ]
+        if not busy:
+            return rec
+        lv = busy[0]
+        where = _dl(lv.level)
+        if rec.action == "enroll":
+            then = f"enrolling at {_dl(rec.dose_level)}"
+        else:
+            then = "stopping the trial"
+        return self._rec(
+            "wait",
+            lv.level,
+            "await_dlt_window",
+            _capital(
+                f"{lv.counts()}: wait for the DLT window at {where} before {then} (no two "
+                f"levels in flight at once)."
+            ),
+            phase=rec.phase,
+        )
 
     def _atd_step(self) -> Recommendation:
         """ATD phase, no trigger yet: one subject per level (RULES.md §4.2; Simon et al. 1997)."""
@@ -851,10 +896,17 @@ class _State:
                     why = " (the top dose needs 6)"
                 else:
                     why = ""
+                # A replaced non-evaluable subject (``1NNN 2TTN 1X``) leaves the de-escalation
+                # cohort as it was: same decision, same code.
+                same = (
+                    prev is not None
+                    and (prev.action, prev.dose_level, prev.open_slots) == ("enroll", level, size)
+                    and prev.code == "de_escalate"
+                )
                 return self._rec(
                     "enroll",
                     level,
-                    "de_escalate" if via == "de_escalate" else "expand",
+                    "de_escalate" if via == "de_escalate" or same else "expand",
                     _capital(f"{head}: treat {size} more at {where}{why}."),
                     slots=size,
                 )
@@ -1037,7 +1089,8 @@ def recommend(
     level the rules had not opened, after a stop, or while the previous cohort was pending)
     raises ValueError naming the subject's position, level and what was recommended. With
     ``strict=False`` the engine decides from the counts as they stand, never at or above a level
-    exceeding the MTD, and lists the deviations in ``Recommendation.deviations``.
+    exceeding the MTD nor while another level below it is in the DLT window (it waits for that
+    level), and lists the deviations in ``Recommendation.deviations``.
     """
     recs, deviations, states = _replay(design, outcomes, strict)
     found = tuple(d for d in deviations if d is not None)
