@@ -1176,6 +1176,21 @@ def _is_birthday(birth: date, on: date) -> bool:
     )
 
 
+def age_criterion_met(
+    birth_date: date, icf_date: date, *, age_rule: str = "completed_years"
+) -> bool:
+    """IN1: 18–70 years old at the informed-consent signature (registry text, RULES.md §5.4).
+
+    ``age_rule`` [SETTING]: "completed_years" admits 18 ≤ completed years ≤ 70 (up to the day
+    before the 71st birthday); "exact_age" stops on the 70th birthday itself.
+    """
+    _choice(age_rule, "age_rule", SETTINGS_CHOICES["age_rule"])
+    age = age_in_years(birth_date, icf_date)
+    if age_rule == "completed_years":
+        return 18 <= age <= 70
+    return age >= 18 and (age < 70 or (age == 70 and _is_birthday(birth_date, icf_date)))
+
+
 class _Evaluator:
     """Holds the parsed facts and settings and records one CriterionResult per code."""
 
@@ -1336,10 +1351,7 @@ class _Evaluator:
             age = age_in_years(birth, icf)
             values["age_years"] = age
             self.derived["age_at_icf_years"] = age
-            if self.s["age_rule"] == "completed_years":
-                ok = 18 <= age <= 70
-            else:  # exact_age: from the 18th birthday up to and including the 70th birthday
-                ok = age >= 18 and (age < 70 or (age == 70 and _is_birthday(birth, icf)))
+            ok = age_criterion_met(birth, icf, age_rule=str(self.s["age_rule"]))
             sentence = f"Age {age} years at informed consent ({icf.isoformat()}) — needs 18-70"
             parts.append((PASS if ok else FAIL, sentence, ()))
         self.record("IN1", parts, "18 ≤ age ≤ 70 years", values)

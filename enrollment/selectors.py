@@ -61,15 +61,16 @@ def screening_records(subject: Subject) -> dict[type, object]:
 def _birth_date_for_rules(subject: Subject, on: dt.date | None) -> dt.date | None:
     """The birth date, or — where only the year is recorded — a date that decides the age.
 
-    With a birth year only, the completed age at ICF is one of two values; if both give the same
-    IN1 outcome, either birthday decides it (1 January is used); otherwise the full date is needed.
+    With a birth year only, the age at ICF depends on the unknown birthday; if the first and the
+    last day of the year give the same IN1 outcome, either decides it (1 January is used);
+    otherwise the full date is needed and IN1 stays missing.
     """
     if subject.birth_date or not subject.birth_year or on is None:
         return subject.birth_date
+    age_rule = subject.study.rule_settings("enrollment").get("age_rule", "completed_years")
     earliest, latest = dt.date(subject.birth_year, 1, 1), dt.date(subject.birth_year, 12, 31)
-    ages = {rules.age_in_years(earliest, on), rules.age_in_years(latest, on)}
-    in_range = {18 <= age <= 70 for age in ages}
-    return earliest if len(in_range) == 1 else None
+    outcomes = {rules.age_criterion_met(day, on, age_rule=age_rule) for day in (earliest, latest)}
+    return earliest if len(outcomes) == 1 else None
 
 
 def eligibility_facts(subject: Subject, *, today: dt.date | None = None) -> dict[str, object]:

@@ -1033,3 +1033,28 @@ def test_in6_rejects_a_fractional_ecog():
 )
 def test_percent_boundaries(key, value, code, expected):
     assert status(eligible_woman(**{key: value}), code) == expected
+
+
+@pytest.mark.parametrize(
+    ("birth", "icf", "rule", "expected"),
+    [
+        (date(2007, 6, 1), date(2025, 6, 1), "completed_years", True),
+        (date(2007, 6, 2), date(2025, 6, 1), "completed_years", False),
+        (date(1954, 6, 2), date(2025, 6, 1), "completed_years", True),
+        (date(1954, 6, 1), date(2025, 6, 1), "completed_years", False),
+        (date(1955, 6, 1), date(2025, 6, 1), "exact_age", True),
+        (date(1955, 5, 31), date(2025, 6, 1), "exact_age", False),
+    ],
+    ids=[
+        "18th-birthday",
+        "day-before-18",
+        "day-before-71",
+        "71st-birthday",
+        "70th-birthday-exact",
+        "day-after-70-exact",
+    ],
+)
+def test_age_criterion_met_matches_in1(birth, icf, rule, expected):
+    from enrollment.rules import age_criterion_met
+
+    assert age_criterion_met(birth, icf, age_rule=rule) is expected
