@@ -900,9 +900,7 @@ def _parse_bp_readings(value: object, name: str) -> tuple[tuple[Decimal, Decimal
     for index, reading in enumerate(value):
         item = f"{name}[{index}]"
         if isinstance(reading, Mapping):
-            unknown = set(reading) - {"sbp", "dbp"}
-            if unknown:
-                raise ValueError(f"{item} has unknown keys {sorted(unknown)}; allowed: sbp, dbp")
+            _check_keys(reading, item, ("sbp", "dbp"))
             pair = (reading.get("sbp"), reading.get("dbp"))
         elif isinstance(reading, (tuple, list)) and len(reading) == 2:
             pair = (reading[0], reading[1])
@@ -916,19 +914,27 @@ def _parse_bp_readings(value: object, name: str) -> tuple[tuple[Decimal, Decimal
     return tuple(readings)
 
 
-def _parse_ecg_readings(value: object, name: str) -> tuple[Decimal, ...]:
+def _items(value: object, name: str, what: str) -> Iterable[tuple[str, object]]:
+    """(``name[i]``, item) for a list-valued fact; a string or a non-list is refused."""
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise ValueError(f"{name} must be a list of {{qt_ms, heart_rate_bpm | rr_ms}} mappings")
+        raise ValueError(f"{name} must be a list of {what}")
+    return ((f"{name}[{index}]", item) for index, item in enumerate(value))
+
+
+def _check_keys(mapping: Mapping, item: str, allowed: Iterable[str]) -> None:
+    unknown = set(mapping) - set(allowed)
+    if unknown:
+        raise ValueError(
+            f"{item} has unknown keys {sorted(unknown)}; allowed: {', '.join(allowed)}"
+        )
+
+
+def _parse_ecg_readings(value: object, name: str) -> tuple[Decimal, ...]:
     values = []
-    for index, reading in enumerate(value):
-        item = f"{name}[{index}]"
+    for item, reading in _items(value, name, "{qt_ms, heart_rate_bpm | rr_ms} mappings"):
         if not isinstance(reading, Mapping):
             raise ValueError(f"{item} must be a mapping with qt_ms and heart_rate_bpm or rr_ms")
-        unknown = set(reading) - {"qt_ms", "heart_rate_bpm", "rr_ms"}
-        if unknown:
-            raise ValueError(
-                f"{item} has unknown keys {sorted(unknown)}; allowed: qt_ms, heart_rate_bpm, rr_ms"
-            )
+        _check_keys(reading, item, ("qt_ms", "heart_rate_bpm", "rr_ms"))
         try:
             values.append(
                 _qtcf_decimal(
@@ -944,23 +950,15 @@ _STEROID_COURSE_KEYS = ("drug", "daily_dose_mg", "start_date", "end_date", "ongo
 
 
 def _parse_steroid_courses(value: object, name: str) -> tuple[_SteroidCourse, ...]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise ValueError(f"{name} must be a list of course mappings ([] = no steroids)")
     courses = []
-    for index, course in enumerate(value):
-        item = f"{name}[{index}]"
+    for item, course in _items(value, name, "course mappings ([] = no steroids)"):
         if isinstance(course, (tuple, list)) and len(course) == 4:
             course = dict(zip(_STEROID_COURSE_KEYS[:4], course, strict=True))
         if not isinstance(course, Mapping):
             raise ValueError(
                 f"{item} must be a mapping with keys {', '.join(_STEROID_COURSE_KEYS)}"
             )
-        unknown = set(course) - set(_STEROID_COURSE_KEYS)
-        if unknown:
-            raise ValueError(
-                f"{item} has unknown keys {sorted(unknown)}; "
-                f"allowed: {', '.join(_STEROID_COURSE_KEYS)}"
-            )
+        _check_keys(course, item, _STEROID_COURSE_KEYS)
         drug = course.get("drug")
         if drug is not None:
             _steroid_equivalent(drug, f"{item}.drug")
@@ -985,24 +983,16 @@ def _parse_steroid_courses(value: object, name: str) -> tuple[_SteroidCourse, ..
 
 
 def _parse_therapies(value: object, name: str) -> tuple[_Therapy, ...]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise ValueError(f"{name} must be a list of therapy mappings ([] = none)")
     therapies = []
-    for index, therapy in enumerate(value):
-        item = f"{name}[{index}]"
+    for item, therapy in _items(value, name, "therapy mappings ([] = none)"):
         if not isinstance(therapy, Mapping):
             raise ValueError(f"{item} must be a mapping with keys name, end_date, half_life_days")
-        unknown = set(therapy) - {"name", "end_date", "half_life_days"}
-        if unknown:
-            raise ValueError(
-                f"{item} has unknown keys {sorted(unknown)}; allowed: name, end_date, "
-                "half_life_days"
-            )
+        _check_keys(therapy, item, ("name", "end_date", "half_life_days"))
         end = therapy.get("end_date")
         half_life = therapy.get("half_life_days")
         therapies.append(
             _Therapy(
-                name=str(therapy.get("name") or f"therapy {index + 1}"),
+                name=str(therapy.get("name") or f"therapy {len(therapies) + 1}"),
                 end_date=None if end is None else _parse_date(end, f"{item}.end_date"),
                 half_life_days=None
                 if half_life is None
