@@ -30,6 +30,7 @@ from enrollment.models import (
     SubjectStatus,
     Virology,
 )
+from trialsite import clock
 
 
 def eligible_screening_values(screening_date: dt.date) -> dict:
@@ -172,7 +173,7 @@ def _initials(rng: random.Random) -> str:
 
 
 def _screen(site, coordinator, investigator, *, rng, sex, birth_year, days_ago, overrides=None):
-    today = timezone.localdate()
+    today = clock.today()
     screening_date = today - dt.timedelta(days=days_ago)
     subject = services.register_subject(
         actor=coordinator,

@@ -25,6 +25,7 @@ from enrollment.models import (
     Subject,
     Visit,
 )
+from trialsite import clock
 from trialsite.studies import permissions
 from trialsite.studies.roles import Action
 
@@ -79,7 +80,7 @@ def eligibility_facts(subject: Subject, *, today: dt.date | None = None) -> dict
     A fact is left out when its CRF is missing or the field is empty, so the criterion stays
     *missing* with a message naming what is needed.
     """
-    today = today or timezone.localdate()
+    today = today or clock.today()
     consent = active_consent(subject)
     records = screening_records(subject)
     icf_date = timezone.localtime(consent.signed_at).date() if consent else None

@@ -29,6 +29,7 @@ from enrollment.models import (
     SubjectStatus,
     Visit,
 )
+from trialsite import clock
 from trialsite.records import services as records
 from trialsite.records.exceptions import field_error
 from trialsite.records.models import RecordStatus
@@ -425,7 +426,7 @@ def confirm_eligibility(
         if not subject.subject_number:
             values["subject_number"] = _next_subject_number(subject)
         if not subject.enrollment_date:
-            values["enrollment_date"] = timezone.localdate()
+            values["enrollment_date"] = clock.today()
         records.update_record(
             subject,
             actor=actor,

@@ -29,6 +29,7 @@ from enrollment.models import (
     SteroidCourse,
     Subject,
 )
+from trialsite import clock
 from trialsite.records import services as records
 from trialsite.records.exceptions import RecordStateError
 from trialsite.records.views import CRFEditView, SignRecordView, add_service_error
@@ -108,9 +109,7 @@ class RegisterSubject(CRFEditView):
 
     def get(self, request, *args, **kwargs):
         self._setup()
-        form = RegisterSubjectForm(
-            sites=self._sites(), initial={"screening_date": timezone.localdate()}
-        )
+        form = RegisterSubjectForm(sites=self._sites(), initial={"screening_date": clock.today()})
         return self.render(form, None)
 
     def post(self, request, *args, **kwargs):
@@ -155,7 +154,7 @@ class EditSubject(CRFEditView):
 
 def subject_detail(request, pk: int):
     subject = _subject(request, pk)
-    today = timezone.localdate()
+    today = clock.today()
     visits = [(visit, visit.state(today)) for visit in selectors.visits(subject)]
     consents = (
         Consent.objects.filter(subject=subject).select_related("obtained_by").order_by("-signed_at")

@@ -110,3 +110,18 @@ def seen_versions():
     recompute.register("test-hook")(hook)
     yield seen
     recompute._HOOKS.pop("test-hook", None)
+
+
+@pytest.fixture
+def frozen_clock():
+    """Freeze ``trialsite.clock`` at a moment: ``frozen_clock(date_or_datetime)``; undone after."""
+    import contextlib
+
+    from trialsite import clock
+
+    with contextlib.ExitStack() as stack:
+
+        def freeze(moment):
+            stack.enter_context(clock.freeze(moment))
+
+        yield freeze

@@ -14,9 +14,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from trialsite import clock
 from trialsite.records.models import ClinicalRecord
 from trialsite.studies.models import Site
 
@@ -115,7 +115,7 @@ class Subject(ClinicalRecord):
 
     def clean(self):
         errors = {}
-        today = timezone.localdate()
+        today = clock.today()
         if self.birth_date and self.birth_date > today:
             errors["birth_date"] = ValidationError(
                 _("The date of birth cannot be in the future."), code="future_date"
@@ -226,7 +226,7 @@ class Consent(SubjectRecord):
 
     def clean(self):
         errors = {}
-        now = timezone.now()
+        now = clock.now()
         if self.signed_at and self.signed_at > now:
             errors["signed_at"] = ValidationError(
                 _("Consent cannot be signed in the future."), code="future_date"

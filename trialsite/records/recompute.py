@@ -17,7 +17,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.utils import timezone
+
+from trialsite import clock
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def run(study_id: int):
     from trialsite.studies.models import Study
 
     cache.delete(pending_key(study_id))
-    started = timezone.now()
+    started = clock.now()
     study = Study.objects.filter(pk=study_id).first()
     if study is None:
         return None
@@ -101,7 +102,7 @@ def run(study_id: int):
         study=study,
         data_version=study.data_version,
         started_at=started,
-        finished_at=timezone.now(),
+        finished_at=clock.now(),
         results=results,
     )
 

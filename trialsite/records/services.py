@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from trialsite import clock
 from trialsite.records import audit, recompute
 from trialsite.records.exceptions import (
     BAD_PASSWORD,
@@ -100,7 +101,7 @@ def create_record(
     eligibility assessment): they are audited like any record but do not bump the data version
     a second time, so they can be stamped with the version of the data they were derived from.
     """
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         record = model(
             study=study,
@@ -148,7 +149,7 @@ def update_record(
     verified or signed record returns it to *submitted*: the verification and signature no
     longer cover its content. An update that changes nothing writes nothing.
     """
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         current = _lock(record)
         if current.status == RecordStatus.LOCKED:
@@ -194,7 +195,7 @@ def delete_record(
     """Delete a record; its audit trail (with every last value) stays. A reason is required."""
     if not reason.strip():
         raise field_error("reason", _("Give a reason for deleting this record."), "reason_required")
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         current = _lock(record)
         if current.status == RecordStatus.LOCKED:
@@ -236,7 +237,7 @@ def change_status(
 
     Signing goes through ``sign_record``. Permission to verify or lock is the caller's check.
     """
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         current = _lock(record)
         _check_version(current, expected_version)
@@ -307,7 +308,7 @@ def sign_record(
     """
     if not password or not actor.check_password(password):
         raise SignatureRefused(str(BAD_PASSWORD))
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         current = _lock(record)
         if current.status == RecordStatus.LOCKED:
@@ -403,7 +404,7 @@ def notify(study: Study, recipients, *, message: str, url: str = "") -> int:
     """Leave a message for each recipient (e.g. "eligibility reopened"); returns how many."""
     from trialsite.records.models import Notification
 
-    now = timezone.now()
+    now = clock.now()
     notes = [
         Notification(study=study, recipient=user, message=message[:300], url=url, created_at=now)
         for user in recipients

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from trialsite import clock
 from trialsite.studies import study_settings
 from trialsite.studies.models import Membership, Site, Study, StudySettingsVersion
 
@@ -53,7 +54,7 @@ def create_study(
             version=1,
             document=document,
             changed_by=actor,
-            changed_at=timezone.now(),
+            changed_at=clock.now(),
             reason="Study created with these settings.",
         )
     return study
@@ -96,7 +97,7 @@ def update_study_settings(
             version=current.settings_version,
             document=cleaned,
             changed_by=actor,
-            changed_at=timezone.now(),
+            changed_at=clock.now(),
             reason=reason.strip(),
         )
     return current
