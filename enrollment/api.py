@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from enrollment import selectors, services
 from enrollment.forms import SCREENING_FORMS
 from enrollment.models import EligibilityAssessment, Subject
-from trialsite.records.services import signature_state
+from trialsite.records.selectors import signature_state
 from trialsite.studies import permissions
 from trialsite.studies.roles import Action
 
@@ -44,17 +44,17 @@ class IdentifiedSubjectOutput(SubjectOutput):
 
 def _can_read(user, study, site_id=None) -> str | None:
     """'identified', 'deidentified' or None for the user's access to the study (or site)."""
-    if permissions.can(user, Action.VIEW_CLINICAL, study=study, site=site_id):
+    level = permissions.access_level(user, study, site_id)
+    if level in (permissions.WRITE, permissions.READ):
         return "identified"
-    if permissions.can(user, Action.VIEW_DEIDENTIFIED, study=study):
-        return "deidentified"
-    return None
+    return level
 
 
 class SubjectListApi(GenericAPIView):
     """Subjects of a study the caller may see, newest screening first."""
 
     serializer_class = IdentifiedSubjectOutput
+    queryset = Subject.objects.none()
 
     @extend_schema(operation_id="subjects_list")
     def get(self, request, study_id: int):
@@ -98,6 +98,8 @@ class EligibilityOutput(serializers.Serializer):
 class EligibilityApi(GenericAPIView):
     """The stored eligibility result: the same computation the checklist page shows."""
 
+    queryset = EligibilityAssessment.objects.none()
+
     serializer_class = EligibilityOutput
 
     def get(self, request, pk: int):
@@ -138,7 +140,13 @@ def crf_input_serializer(model) -> type[serializers.ModelSerializer]:
 
 
 class ScreeningCrfApi(GenericAPIView):
-    """GET one screening CRF; PUT creates or changes it (send the version you read)."""
+    """GET one screening CRF; PUT creates it (no version) or changes it (the version you read).
+
+    A PUT on an existing record without ``version`` is refused with 428 Precondition Required;
+    with a stale version, 409. Two first saves at once: one creates (201), the other gets 409.
+    """
+
+    queryset = Subject.objects.none()  # for OPTIONS and the schema; rows come from services
 
     def _resolve(self, request, pk: int, crf: str):
         try:
@@ -168,20 +176,21 @@ class ScreeningCrfApi(GenericAPIView):
         action = Action.SIGN if crf == "attestation" else Action.ENTER_DATA
         if not permissions.can(request.user, action, study=subject.study, site=subject.site_id):
             raise PermissionDenied
-        existing = model.objects.filter(subject=subject).first()
         parser = crf_input_serializer(model)(data=request.data, partial=True)
         parser.is_valid(raise_exception=True)
         values = dict(parser.validated_data)
         version = values.pop("version", None)
         reason = values.pop("reason", "")
+        # The service reads the existing record under the subject's lock (no read here).
         record = services.save_screening_crf(
             subject,
             model,
             actor=request.user,
             values=values,
-            expected_version=version if existing else None,
+            expected_version=version,
             reason=reason,
         )
         body = {**record.content_values(), "version": record.version, "status": record.status}
         body.pop("subject", None)
-        return Response(body, status=status.HTTP_201_CREATED if existing is None else 200)
+        body.pop("visit", None)
+        return Response(body, status=status.HTTP_201_CREATED if version is None else 200)

@@ -17,6 +17,7 @@ class EnrollmentConfig(AppConfig):
         )
 
         register(NavItem("Screening log", "enrollment:screening-log", Action.VIEW_CLINICAL, 10))
+        _register_screening_forms()
         register_rules_module("enrollment", "Eligibility rules (RULES.md §5)", rules)
         register_section(
             SettingsSection(
@@ -24,5 +25,23 @@ class EnrollmentConfig(AppConfig):
                 label="Visit schedule (days after infusion, windows in days)",
                 default=DEFAULT_VISIT_SCHEDULE,
                 validate=validate_visit_schedule,
+            )
+        )
+
+
+def _register_screening_forms() -> None:
+    """Every screening CRF is expected at the screening visit (pregnancy: women only)."""
+    from enrollment import expected_forms
+    from enrollment.models import SCREENING_CRFS, PregnancyAssessment
+
+    for order, model in enumerate(SCREENING_CRFS, start=1):
+        applies = (lambda s: s.sex == "F") if model is PregnancyAssessment else (lambda s: True)
+        expected_forms.register(
+            expected_forms.ExpectedForm(
+                code=model.crf_code,
+                label=str(model.crf_title),
+                visit_codes=("SCR",),
+                applies=applies,
+                order=order,
             )
         )

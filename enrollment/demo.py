@@ -20,6 +20,7 @@ from enrollment.models import (
     AmlHistory,
     AntigenExpression,
     CardiacAssessment,
+    EligibilityAssessment,
     InvestigatorAttestation,
     MedicalConditions,
     MedicationHistory,
@@ -48,6 +49,7 @@ def eligible_screening_values(screening_date: dt.date) -> dict:
             "ecog": 1,
         },
         AmlHistory: {
+            "assessment_date": screening_date,
             "aml_who2022": True,
             "apl": False,
             "relapsed_refractory_aml": True,
@@ -114,16 +116,19 @@ def eligible_screening_values(screening_date: dt.date) -> dict:
             "tppa_positive": False,
         },
         PregnancyAssessment: {
+            "assessment_date": screening_date,
             "childbearing_potential": False,
             "breastfeeding": False,
         },
         MedicationHistory: {
+            "assessment_date": screening_date,
             "steroids_before_apheresis": False,
             "prior_live_vaccine": False,
             "prior_major_surgery": False,
             "surgery_planned": False,
         },
         MedicalConditions: {
+            "assessment_date": screening_date,
             "study_drug_allergy": False,
             "active_gvhd": False,
             "gvhd_active_within_4_weeks": False,
@@ -136,6 +141,7 @@ def eligible_screening_values(screening_date: dt.date) -> dict:
             "unresolved_prior_toxicity": False,
         },
         InvestigatorAttestation: {
+            "assessment_date": screening_date,
             "estimated_survival_at_least_3_months": True,
             "allo_hsct_donor_confirmed": True,
             "able_to_stop_steroids": True,
@@ -199,7 +205,9 @@ def _screen(site, coordinator, investigator, *, rng, sex, birth_year, days_ago, 
         values[model] = {**values[model], **changes}
     for model, crf_values in values.items():
         actor = investigator if model is InvestigatorAttestation else coordinator
-        services.save_screening_crf(subject, model, actor=actor, values=crf_values)
+        services.save_screening_crf(
+            subject, model, actor=actor, values=crf_values, expected_version=None
+        )
     return subject
 
 
@@ -222,7 +230,10 @@ def seed(*, study, site, users, stdout) -> None:
         )
         if n < 10:
             services.confirm_eligibility(
-                subject, actor=investigator, password=password, expected_version=None
+                subject,
+                actor=investigator,
+                password=password,
+                expected_version=EligibilityAssessment.objects.get(subject=subject).version,
             )
     for _label, sex, birth_year, overrides in FAILURES:
         subject = _screen(
@@ -247,7 +258,10 @@ def seed(*, study, site, users, stdout) -> None:
                     "end_date": apheresis - dt.timedelta(days=1),
                 },
             )
-        services.record_screen_failure(subject, actor=investigator)
+        subject.refresh_from_db()
+        services.record_screen_failure(
+            subject, actor=investigator, expected_version=subject.version
+        )
     incomplete = _screen(
         site,
         coordinator,

@@ -155,6 +155,7 @@ class SteroidCourseForm(CRFForm):
 
 
 class ScreenFailureForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     reason = forms.CharField(
         label=_("Comment (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

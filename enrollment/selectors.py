@@ -200,3 +200,33 @@ def assessments_for(subjects) -> dict[int, EligibilityAssessment]:
             "subject_id", "eligible", "criteria", "status", "version"
         )
     }
+
+
+def open_query_counts(study, subject_ids) -> dict[int, int]:
+    """Open (or answered, not yet closed) data queries per subject, in one query."""
+    from django.db.models import Count
+
+    from trialsite.records.models import DataQuery
+
+    rows = (
+        DataQuery.objects.filter(study=study, subject_pk__in=list(subject_ids))
+        .exclude(status=DataQuery.Status.CLOSED)
+        .values("subject_pk")
+        .annotate(n=Count("id"))
+    )
+    return {row["subject_pk"]: row["n"] for row in rows}
+
+
+def missing_forms(*, subject=None, study=None, today: dt.date | None = None):
+    """Required forms not entered whose visit window has closed: one query (metadata rows)."""
+    from enrollment.models import FormExpectation
+
+    today = today or clock.today()
+    rows = FormExpectation.objects.filter(
+        status=FormExpectation.Status.REQUIRED, visit__window_end__lt=today
+    ).select_related("visit", "subject")
+    if subject is not None:
+        rows = rows.filter(subject=subject)
+    if study is not None:
+        rows = rows.filter(subject__study=study)
+    return rows.order_by("visit__window_end", "subject_id", "form_code")

@@ -14,27 +14,31 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from enrollment import rules, selectors
+from enrollment import expected_forms, rules, selectors
 from enrollment.models import (
     Consent,
     EligibilityAssessment,
+    FormExpectation,
     ScreeningCRF,
     SteroidCourse,
     Subject,
     SubjectStatus,
     Visit,
 )
+from enrollment.schedule import ANCHOR_DAY0, ANCHOR_SCREENING
 from trialsite import clock
 from trialsite.records import services as records
-from trialsite.records.exceptions import field_error
+from trialsite.records.exceptions import StaleVersion, field_error
 from trialsite.records.models import RecordStatus
-from trialsite.studies.models import Membership, Site
+from trialsite.records.services import UNREAD
+from trialsite.studies.models import Site
 from trialsite.studies.roles import Role
+from trialsite.studies.selectors import site_staff
 
 CONSENT_FIRST = _("Record the subject's informed consent before entering screening data.")
 BEFORE_CONSENT = _("This date (%(date)s) is before informed consent was signed (%(icf)s).")
@@ -84,6 +88,7 @@ def register_subject(
                 "planned_apheresis_date": planned_apheresis_date,
             },
         )
+        _build_visits(subject, anchor=ANCHOR_SCREENING, start=subject.screening_date)
         refresh_eligibility(subject, actor=actor, reason="Subject registered")
     return subject
 
@@ -152,14 +157,8 @@ def update_consent(
 
 
 def _check_staff(subject: Subject, user) -> None:
-    is_staff = Membership.objects.filter(
-        Q(site=subject.site) | Q(site__isnull=True),
-        user=user,
-        study_id=subject.study_id,
-        is_active=True,
-        role__in=[Role.INVESTIGATOR, Role.COORDINATOR],
-    ).exists()
-    if not is_staff:
+    is_staff = site_staff(subject.site, [Role.INVESTIGATOR, Role.COORDINATOR]).filter(pk=user.pk)
+    if not is_staff.exists():
         raise field_error(
             "obtained_by",
             _("Consent must be obtained by an investigator or coordinator of this site."),
@@ -191,6 +190,18 @@ def _earliest_screening_date(subject: Subject) -> dt.date | None:
 # --- Screening CRFs ---------------------------------------------------------------------------
 
 
+def screening_entry_blocked(subject: Subject) -> str:
+    """Why screening data cannot be entered for the subject now ('' when it can).
+
+    The pages show the CRF read-only with this banner instead of a form that refuses on save.
+    """
+    if subject.enrollment_status not in (SubjectStatus.SCREENING, SubjectStatus.ELIGIBLE):
+        return str(NOT_SCREENING)
+    if selectors.active_consent(subject) is None:
+        return str(CONSENT_FIRST)
+    return ""
+
+
 def _require_screening_entry(subject: Subject, values: Mapping) -> None:
     if subject.enrollment_status not in (SubjectStatus.SCREENING, SubjectStatus.ELIGIBLE):
         raise ValidationError(NOT_SCREENING, code="not_screening")
@@ -208,30 +219,61 @@ def _require_screening_entry(subject: Subject, values: Mapping) -> None:
             )
 
 
+ALREADY_ENTERED = _(
+    "%(form)s was already entered for this subject (by %(who)s at %(when)s): "
+    "reload it and make your change there."
+)
+NOTHING_TO_UPDATE = _("There is no saved record to update: leave out the version to create it.")
+
+
 def save_screening_crf(
     subject: Subject,
     model: type[ScreeningCRF],
     *,
     actor,
     values: Mapping,
+    record: ScreeningCRF | None = None,
     expected_version: int | None = None,
     reason: str = "",
 ) -> ScreeningCRF:
-    """Create or update one screening CRF, then recompute eligibility in the same transaction."""
+    """Create or update one screening CRF, then recompute eligibility in the same transaction.
+
+    The CRF service shape (every app's ``save_<crf>`` follows it): the subject first, then
+    keyword-only ``actor``, ``values``, ``record`` (the record the user opened, or None for a
+    first entry), ``expected_version`` (the version that was read — required to change an
+    existing record) and ``reason``. The subject row is locked *before* the existing record is
+    read, so two first saves at once cannot both create: the second finds the first and is
+    refused as a conflict, never silently overwriting it (the unique constraint backs this up).
+    """
     with transaction.atomic():
         subject = Subject.objects.select_for_update().get(pk=subject.pk)  # one writer per subject
         _require_screening_entry(subject, values)
         existing = model.objects.filter(subject=subject).first()
         if existing is None:
-            record = records.create_record(
+            if record is not None or expected_version is not None:
+                raise field_error("version", NOTHING_TO_UPDATE, "no_record")
+            saved = records.create_record(
                 model,
                 actor=actor,
                 study=subject.study,
                 status=RecordStatus.SUBMITTED,
-                values={**values, "subject": subject},
+                values={**values, "subject": subject, "visit": screening_visit(subject)},
+            )
+            mark_entered(subject, saved.visit, model.crf_code)
+        elif record is None and expected_version is None:
+            raise StaleVersion(
+                user=str(existing.updated_by),
+                when=records._when(existing.updated_at),
+                current_version=existing.version,
+                message=ALREADY_ENTERED
+                % {
+                    "form": model.crf_title,
+                    "who": existing.updated_by,
+                    "when": records._when(existing.updated_at),
+                },
             )
         else:
-            record = records.update_record(
+            saved = records.update_record(
                 existing,
                 actor=actor,
                 values=values,
@@ -241,7 +283,7 @@ def save_screening_crf(
         refresh_eligibility(
             subject, actor=actor, reason=f"Recomputed after {model.crf_title} was saved"
         )
-    return record
+    return saved
 
 
 def save_steroid_course(
@@ -249,10 +291,12 @@ def save_steroid_course(
     *,
     actor,
     values: Mapping,
-    course: SteroidCourse | None = None,
+    record: SteroidCourse | None = None,
     expected_version: int | None = None,
     reason: str = "",
 ) -> SteroidCourse:
+    """Add (``record=None``) or change one corticosteroid course; eligibility is recomputed."""
+    course = record
     with transaction.atomic():
         subject = Subject.objects.select_for_update().get(pk=subject.pk)
         _require_screening_entry(subject, values)
@@ -262,7 +306,7 @@ def save_steroid_course(
                 actor=actor,
                 study=subject.study,
                 status=RecordStatus.SUBMITTED,
-                values={**values, "subject": subject},
+                values={**values, "subject": subject, "visit": screening_visit(subject)},
             )
         else:
             course = records.update_record(
@@ -274,9 +318,7 @@ def save_steroid_course(
     return course
 
 
-def delete_steroid_course(
-    course: SteroidCourse, *, actor, expected_version: int | None, reason: str
-):
+def delete_steroid_course(course: SteroidCourse, *, actor, expected_version: int, reason: str):
     with transaction.atomic():
         subject = Subject.objects.select_for_update().get(pk=course.subject_id)
         records.delete_record(course, actor=actor, expected_version=expected_version, reason=reason)
@@ -359,7 +401,7 @@ def refresh_eligibility(subject: Subject, *, actor, reason: str) -> EligibilityA
         assessment,
         actor=actor,
         values=values,
-        expected_version=None,
+        expected_version=UNREAD,  # derived: recomputed from the data, not from a read
         reason=reason,
         derived=True,
     )
@@ -374,18 +416,10 @@ def _reopen(subject: Subject, *, actor, reason: str) -> None:
             subject,
             actor=actor,
             values={"enrollment_status": SubjectStatus.SCREENING},
-            expected_version=None,
+            expected_version=UNREAD,  # system transition under the subject lock
             reason=f"Eligibility reopened: {reason}",
         )
-    investigators = [
-        m.user
-        for m in Membership.objects.filter(
-            Q(site=subject.site) | Q(site__isnull=True),
-            study_id=subject.study_id,
-            role=Role.INVESTIGATOR,
-            is_active=True,
-        ).select_related("user")
-    ]
+    investigators = list(site_staff(subject.site, [Role.INVESTIGATOR]))
     records.notify(
         subject.study,
         investigators,
@@ -431,7 +465,7 @@ def confirm_eligibility(
             subject,
             actor=actor,
             values=values,
-            expected_version=None,
+            expected_version=UNREAD,  # follows the signature, under the subject lock
             reason="Eligibility confirmed by the investigator",
         )
     assessment.refresh_from_db()
@@ -443,10 +477,17 @@ def _next_subject_number(subject: Subject) -> str:
     return f"{subject.site.code}-{taken + 1:03d}"
 
 
-def record_screen_failure(subject: Subject, *, actor, reason: str = "") -> Subject:
-    """Record the subject as a screen failure with the failing criteria as the reasons."""
+def record_screen_failure(
+    subject: Subject, *, actor, expected_version: int | None, reason: str = ""
+) -> Subject:
+    """Record the subject as a screen failure with the failing criteria as the reasons.
+
+    ``expected_version`` is the subject version the investigator saw on the checklist.
+    """
     with transaction.atomic():
         subject = Subject.objects.select_for_update().get(pk=subject.pk)
+        if expected_version is None or expected_version != subject.version:
+            records._check_version(subject, expected_version)
         assessment = EligibilityAssessment.objects.get(subject=subject)
         if assessment.eligible is not False:
             raise ValidationError(
@@ -469,7 +510,7 @@ def record_screen_failure(subject: Subject, *, actor, reason: str = "") -> Subje
                 "enrollment_status": SubjectStatus.SCREEN_FAILURE,
                 "screen_failure_reasons": reasons,
             },
-            expected_version=None,
+            expected_version=UNREAD,  # checked against the investigator's read above
             reason=reason or "Screen failure: " + ", ".join(r["code"] for r in reasons),
         )
 
@@ -484,29 +525,94 @@ def _children(code: str, assessment: EligibilityAssessment) -> list[str]:
 def anchor_schedule(subject: Subject, day0: dt.date, *, actor, reason: str = "") -> list[Visit]:
     """Set Day 0 (the CAR-T infusion) and (re)build the visit schedule from the study settings.
 
-    Each visit's target date is Day 0 + its day, with the window of the schedule. A visit that
-    already happened keeps its actual date. Called by dosing when the infusion is recorded.
+    Each Day-0 visit's target date is Day 0 + its day, with the window of the schedule, and the
+    forms expected at it get their expectation rows. A visit that already happened keeps its
+    actual date. Called by dosing when the infusion is recorded.
     """
-    schedule = subject.study.settings["visit_schedule"]
     with transaction.atomic():
         subject = records.update_record(
             subject,
             actor=actor,
             values={"day0": day0},
-            expected_version=None,
+            expected_version=UNREAD,  # dosing's infusion service holds the subject lock
             reason=reason or "Day 0 set by the CAR-T infusion",
         )
-        existing = {v.code: v for v in Visit.objects.filter(subject=subject)}
-        visits = []
-        for order, item in enumerate(schedule, start=1):
-            target = day0 + dt.timedelta(days=item["day"])
-            visit = existing.get(item["code"]) or Visit(subject=subject, code=item["code"])
-            visit.label = item["label"]
-            visit.day = item["day"]
-            visit.order = order
-            visit.target_date = target
-            visit.window_start = target - dt.timedelta(days=item["window_before"])
-            visit.window_end = target + dt.timedelta(days=item["window_after"])
-            visit.save()
-            visits.append(visit)
+        return _build_visits(subject, anchor=ANCHOR_DAY0, start=day0)
+
+
+def _build_visits(subject: Subject, *, anchor: str, start: dt.date) -> list[Visit]:
+    """Create or move the subject's visits of one anchor, and write their expectation rows.
+
+    Visits are derived data: the audited facts are the anchor date on the subject (screening
+    date, Day 0) and the schedule in the study settings.
+    """
+    schedule = subject.study.settings.get("visit_schedule") or []
+    existing = {v.code: v for v in Visit.objects.filter(subject=subject)}
+    visits = []
+    for order, item in enumerate(schedule, start=1):
+        if item.get("anchor", ANCHOR_DAY0) != anchor:
+            continue
+        target = start + dt.timedelta(days=item["day"] if anchor == ANCHOR_DAY0 else 0)
+        visit = existing.get(item["code"]) or Visit(subject=subject, code=item["code"])
+        visit.label = item["label"]
+        visit.anchor = anchor
+        visit.day = item["day"]
+        visit.order = order
+        visit.target_date = target
+        visit.window_start = target - dt.timedelta(days=item["window_before"])
+        visit.window_end = target + dt.timedelta(days=item["window_after"])
+        visit.save()
+        visits.append(visit)
+    _write_expectations(subject, visits)
     return visits
+
+
+def _write_expectations(subject: Subject, visits: list[Visit]) -> None:
+    now = clock.now()
+    known = set(
+        FormExpectation.objects.filter(subject=subject, visit__in=visits).values_list(
+            "visit_id", "form_code"
+        )
+    )
+    rows = [
+        FormExpectation(
+            subject=subject,
+            visit=visit,
+            form_code=form.code,
+            form_label=form.label[:120],
+            status=FormExpectation.Status.REQUIRED
+            if form.applies(subject)
+            else FormExpectation.Status.NOT_REQUIRED,
+            updated_at=now,
+        )
+        for visit in visits
+        for form in expected_forms.forms_for_visit(visit.code)
+        if (visit.pk, form.code) not in known
+    ]
+    FormExpectation.objects.bulk_create(rows)  # expectation rows are metadata, not CRF data
+
+
+def screening_visit(subject: Subject) -> Visit:
+    """The subject's screening visit (built at registration; rebuilt for older subjects)."""
+    visit = Visit.objects.filter(subject=subject, anchor=ANCHOR_SCREENING).first()
+    if visit is None:
+        built = _build_visits(subject, anchor=ANCHOR_SCREENING, start=subject.screening_date)
+        visit = built[0] if built else None
+    return visit
+
+
+def mark_entered(subject: Subject, visit: Visit | None, form_code: str) -> None:
+    """The form has been entered at the visit: its expectation row says so."""
+    if visit is None:
+        return
+    form = expected_forms.get(form_code)
+    FormExpectation.objects.update_or_create(
+        subject=subject,
+        visit=visit,
+        form_code=form_code,
+        defaults={
+            "status": FormExpectation.Status.ENTERED,
+            "form_label": (form.label if form else form_code)[:120],
+            "updated_at": clock.now(),
+        },
+    )

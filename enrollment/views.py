@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,12 +29,13 @@ from enrollment.models import (
     Subject,
 )
 from trialsite import clock
-from trialsite.records import services as records
+from trialsite.records import selectors as record_selectors
 from trialsite.records.exceptions import RecordStateError
-from trialsite.records.views import CRFEditView, SignRecordView, add_service_error
+from trialsite.records.views import CRFEditView, SignRecordView
 from trialsite.studies import permissions
-from trialsite.studies.models import Membership, Site
+from trialsite.studies.models import Site
 from trialsite.studies.roles import Action, Role
+from trialsite.studies.selectors import site_staff
 
 
 def _study(request):
@@ -44,7 +44,8 @@ def _study(request):
     return request.study
 
 
-def _subject(request, pk: int, action: str = Action.VIEW_CLINICAL) -> Subject:
+def subject_for(request, pk: int, action: str = Action.VIEW_CLINICAL) -> Subject:
+    """The subject of the current study, if the user may ``action`` at its site (else 404/403)."""
     study = _study(request)
     subject = get_object_or_404(Subject.objects.select_related("site", "study"), pk=pk, study=study)
     permissions.require(request.user, action, study=study, site=subject.site_id)
@@ -73,7 +74,11 @@ def screening_log(request):
     )
     page = Paginator(subjects, 25).get_page(request.GET.get("page"))
     assessments = selectors.assessments_for(page.object_list)
-    rows = [(subject, assessments.get(subject.pk)) for subject in page.object_list]
+    open_queries = selectors.open_query_counts(study, [s.pk for s in page.object_list])
+    rows = [
+        (subject, assessments.get(subject.pk), open_queries.get(subject.pk, 0))
+        for subject in page.object_list
+    ]
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -94,52 +99,65 @@ class RegisterSubject(CRFEditView):
     title = _("Register a screening subject")
 
     def get_study_and_site(self, record):
-        study = _study(self.request)
-        return study, None
+        return _study(self.request), None
 
-    def _sites(self):
+    def get_form_kwargs(self):
         study = _study(self.request)
-        return permissions.scope_by_site(
+        sites = permissions.scope_by_site(
             Site.objects.filter(study=study, is_active=True),
             self.request.user,
             Action.ENTER_DATA,
             study=study,
             site_field="pk",
         )
+        return {"sites": sites}
 
-    def get(self, request, *args, **kwargs):
-        self._setup()
-        form = RegisterSubjectForm(sites=self._sites(), initial={"screening_date": clock.today()})
-        return self.render(form, None)
+    def get_initial(self):
+        return {"screening_date": clock.today()}
 
-    def post(self, request, *args, **kwargs):
-        self._setup()
-        form = RegisterSubjectForm(request.POST, sites=self._sites())
-        if form.is_valid():
-            values = form.clinical_values()
-            try:
-                subject = services.register_subject(actor=request.user, **values)
-            except ValidationError as exc:
-                add_service_error(form, exc)
-            else:
-                messages.success(
-                    request, _("Registered %(no)s.") % {"no": subject.screening_number}
-                )
-                return redirect("enrollment:subject", subject.pk)
-        return self.render(form, None, status=400)
+    def save(self, form, record, *, study, site):
+        return services.register_subject(actor=self.request.user, **form.clinical_values())
+
+    def get_success_url(self, record):
+        messages.success(self.request, _("Registered %(no)s.") % {"no": record.screening_number})
+        return reverse("enrollment:subject", args=[record.pk])
 
 
-class EditSubject(CRFEditView):
+class SubjectCRFView(CRFEditView):
+    """Base of every CRF page about one subject; safety, dosing and efficacy subclass it.
+
+    ``get_subject`` finds the subject of the URL (``pk``) in the current study: an outsider gets
+    404, a reader the read-only page. Subclasses name the form and implement ``save`` with their
+    app's service.
+    """
+
+    template_name = "enrollment/crf.html"
+    readonly_template_name = "enrollment/crf_readonly.html"
+
+    def get_subject(self) -> Subject:
+        if not hasattr(self, "subject"):
+            self.subject = subject_for(self.request, self.kwargs["pk"])
+        return self.subject
+
+    def get_study_and_site(self, record):
+        subject = self.get_subject()
+        return subject.study, subject.site
+
+    def get_success_url(self, record):
+        return reverse("enrollment:subject", args=[self.get_subject().pk])
+
+    def get_context_data(self, **context):
+        return {**super().get_context_data(**context), "subject": self.get_subject()}
+
+
+class EditSubject(SubjectCRFView):
     form_class = RegisterSubjectForm
     title = _("Registration data")
 
     def get_record(self):
-        return _subject(self.request, self.kwargs["pk"], Action.ENTER_DATA)
+        return self.get_subject()
 
-    def get_study_and_site(self, record):
-        return record.study, record.site
-
-    def update(self, form, record):
+    def save(self, form, record, *, study, site):
         return services.update_subject(
             record,
             actor=self.request.user,
@@ -148,12 +166,9 @@ class EditSubject(CRFEditView):
             reason=form.cleaned_data.get("reason") or "",
         )
 
-    def get_success_url(self, record):
-        return reverse("enrollment:subject", args=[record.pk])
-
 
 def subject_detail(request, pk: int):
-    subject = _subject(request, pk)
+    subject = subject_for(request, pk)
     today = clock.today()
     visits = [(visit, visit.state(today)) for visit in selectors.visits(subject)]
     consents = (
@@ -171,81 +186,53 @@ def subject_detail(request, pk: int):
             "crfs": selectors.crf_completeness(subject),
             "steroid_courses": SteroidCourse.objects.filter(subject=subject).order_by("start_date"),
             "assessment": assessment,
+            "open_queries": selectors.open_query_counts(subject.study, [subject.pk]).get(
+                subject.pk, 0
+            ),
+            "missing_forms": selectors.missing_forms(subject=subject, today=today),
             "can_enter": permissions.can(
                 request.user, Action.ENTER_DATA, study=subject.study, site=subject.site_id
+            ),
+            "can_sign": permissions.can(
+                request.user, Action.SIGN, study=subject.study, site=subject.site_id
             ),
         },
     )
 
 
-def _site_staff(subject: Subject):
-    from django.contrib.auth import get_user_model
-
-    staff_ids = Membership.objects.filter(
-        Q(site=subject.site) | Q(site__isnull=True),
-        study_id=subject.study_id,
-        is_active=True,
-        role__in=[Role.INVESTIGATOR, Role.COORDINATOR],
-    ).values("user_id")
-    return get_user_model().objects.filter(pk__in=staff_ids).order_by("last_name", "username")
-
-
-class ConsentView(CRFEditView):
+class ConsentView(SubjectCRFView):
     form_class = ConsentForm
     title = _("Informed consent")
 
     def get_record(self):
-        self.subject = _subject(self.request, self.kwargs["pk"], Action.ENTER_DATA)
         consent_id = self.kwargs.get("consent_id")
         if consent_id is None:
             return None
-        return get_object_or_404(Consent, pk=consent_id, subject=self.subject)
+        return get_object_or_404(Consent, pk=consent_id, subject=self.get_subject())
 
-    def get_study_and_site(self, record):
-        return self.subject.study, self.subject.site
+    def get_form_kwargs(self):
+        subject = self.get_subject()
+        return {"staff": site_staff(subject.site, [Role.INVESTIGATOR, Role.COORDINATOR])}
 
-    def get(self, request, *args, **kwargs):
-        record, _study, _site = self._setup()
-        initial = (
-            {} if record else {"obtained_by": request.user.pk, "signed_at": timezone.localtime()}
+    def get_initial(self):
+        return {"obtained_by": self.request.user.pk, "signed_at": timezone.localtime(clock.now())}
+
+    def save(self, form, record, *, study, site):
+        if record is None:
+            return services.record_consent(
+                self.get_subject(), actor=self.request.user, **form.clinical_values()
+            )
+        return services.update_consent(
+            record,
+            actor=self.request.user,
+            values=form.clinical_values(),
+            expected_version=form.cleaned_data.get("version"),
+            reason=form.cleaned_data.get("reason") or "",
         )
-        form = ConsentForm(instance=record, initial=initial, staff=_site_staff(self.subject))
-        return self.render(form, record)
-
-    def post(self, request, *args, **kwargs):
-        record, _study, _site = self._setup()
-        form = ConsentForm(request.POST, instance=record, staff=_site_staff(self.subject))
-        if form.is_valid():
-            try:
-                if record is None:
-                    services.record_consent(
-                        self.subject, actor=request.user, **form.clinical_values()
-                    )
-                else:
-                    services.update_consent(
-                        record,
-                        actor=request.user,
-                        values=form.clinical_values(),
-                        expected_version=form.cleaned_data.get("version"),
-                        reason=form.cleaned_data.get("reason") or "",
-                    )
-            except ValidationError as exc:
-                add_service_error(form, exc)
-            except RecordStateError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, _("Consent saved."))
-                return redirect("enrollment:subject", self.subject.pk)
-        return self.render(form, record, status=400)
-
-    def get_context_data(self, **context):
-        return {**super().get_context_data(**context), "subject": self.subject}
 
 
-class ScreeningCRFView(CRFEditView):
+class ScreeningCRFView(SubjectCRFView):
     """Any screening CRF of a subject, chosen by its code in the URL."""
-
-    template_name = "enrollment/crf.html"
 
     def dispatch(self, request, *args, **kwargs):
         try:
@@ -253,84 +240,73 @@ class ScreeningCRFView(CRFEditView):
         except KeyError:
             raise Http404("No such CRF.") from None
         self.title = self.model.crf_title
+        # The attestations are the investigator's judgement: others read them.
+        self.action = Action.SIGN if kwargs["crf"] == "attestation" else Action.ENTER_DATA
         return super().dispatch(request, *args, **kwargs)
 
-    def _setup(self):
-        self.subject = _subject(self.request, self.kwargs["pk"])
-        action = Action.SIGN if self.kwargs["crf"] == "attestation" else Action.ENTER_DATA
-        permissions.require(
-            self.request.user, action, study=self.subject.study, site=self.subject.site_id
-        )
-        record = self.model.objects.filter(subject=self.subject).first()
-        return record, self.subject.study, self.subject.site
-
-    def create(self, form, *, study, site):
-        return services.save_screening_crf(
-            self.subject, self.model, actor=self.request.user, values=form.clinical_values()
+    def get_record(self):
+        return (
+            self.model.objects.filter(subject=self.get_subject())
+            .select_related("visit", "updated_by")
+            .first()
         )
 
-    def update(self, form, record):
+    def entry_blocked_reason(self, record):
+        return services.screening_entry_blocked(self.get_subject())
+
+    def save(self, form, record, *, study, site):
         return services.save_screening_crf(
-            self.subject,
+            self.get_subject(),
             self.model,
             actor=self.request.user,
             values=form.clinical_values(),
+            record=record,
             expected_version=form.cleaned_data.get("version"),
             reason=form.cleaned_data.get("reason") or "",
         )
 
-    def get_success_url(self, record):
-        return reverse("enrollment:subject", args=[self.subject.pk])
-
     def get_context_data(self, **context):
-        extra = {"subject": self.subject}
+        extra = {}
         if self.model is MedicationHistory:
             extra["steroid_courses"] = [
                 (course, rules.prednisone_equivalent_mg(course.drug, course.daily_dose_mg))
-                for course in SteroidCourse.objects.filter(subject=self.subject).order_by(
+                for course in SteroidCourse.objects.filter(subject=self.get_subject()).order_by(
                     "start_date"
                 )
             ]
+            extra["can_add_course"] = self.can_write and not self.blocked
         return {**super().get_context_data(**context), **extra}
 
 
-class SteroidCourseView(CRFEditView):
+class SteroidCourseView(SubjectCRFView):
     form_class = SteroidCourseForm
     title = _("Corticosteroid course")
 
     def get_record(self):
-        self.subject = _subject(self.request, self.kwargs["pk"], Action.ENTER_DATA)
         course_id = self.kwargs.get("course_id")
-        return (
-            get_object_or_404(SteroidCourse, pk=course_id, subject=self.subject)
-            if course_id
-            else None
-        )
+        if not course_id:
+            return None
+        return get_object_or_404(SteroidCourse, pk=course_id, subject=self.get_subject())
 
-    def get_study_and_site(self, record):
-        return self.subject.study, self.subject.site
+    def entry_blocked_reason(self, record):
+        return services.screening_entry_blocked(self.get_subject())
 
-    def create(self, form, *, study, site):
+    def save(self, form, record, *, study, site):
         return services.save_steroid_course(
-            self.subject, actor=self.request.user, values=form.clinical_values()
-        )
-
-    def update(self, form, record):
-        return services.save_steroid_course(
-            self.subject,
+            self.get_subject(),
             actor=self.request.user,
             values=form.clinical_values(),
-            course=record,
+            record=record,
             expected_version=form.cleaned_data.get("version"),
             reason=form.cleaned_data.get("reason") or "",
         )
 
     def get_success_url(self, record):
-        return reverse("enrollment:crf", args=[self.subject.pk, "medications"])
+        return reverse("enrollment:crf", args=[self.get_subject().pk, "medications"])
 
 
 def eligibility(request, pk: int):
-    subject = _subject(request, pk)
+    subject = subject_for(request, pk)
     assessment = get_object_or_404(EligibilityAssessment, subject=subject)
     rows = [
         {"code": code, "status": status, **assessment.details.get(code, {})}
@@ -345,9 +321,9 @@ def eligibility(request, pk: int):
             "assessment": assessment,
             "inclusion": [r for r in rows if r.get("kind") == "inclusion"],
             "exclusion": [r for r in rows if r.get("kind") == "exclusion"],
-            "signature": records.signature_state(assessment),
+            "signature": record_selectors.signature_state(assessment),
             "can_sign": can_sign,
-            "failure_form": ScreenFailureForm(),
+            "failure_form": ScreenFailureForm(initial={"version": subject.version}),
         },
     )
 
@@ -356,7 +332,7 @@ class ConfirmEligibility(SignRecordView):
     meaning = services.CONFIRM_MEANING
 
     def get_record(self):
-        self.subject = _subject(self.request, self.kwargs["pk"])
+        self.subject = subject_for(self.request, self.kwargs["pk"])
         return get_object_or_404(EligibilityAssessment, subject=self.subject)
 
     def get_study_and_site(self, record):
@@ -376,15 +352,20 @@ class ConfirmEligibility(SignRecordView):
 
 @require_POST
 def screen_failure(request, pk: int):
-    subject = _subject(request, pk, Action.SIGN)
+    subject = subject_for(request, pk, Action.SIGN)
     form = ScreenFailureForm(request.POST)
     form.is_valid()
     try:
         services.record_screen_failure(
-            subject, actor=request.user, reason=form.cleaned_data.get("reason", "")
+            subject,
+            actor=request.user,
+            expected_version=form.cleaned_data.get("version"),
+            reason=form.cleaned_data.get("reason", ""),
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+    except RecordStateError as exc:
+        messages.error(request, exc.message)
     else:
         messages.success(request, _("Recorded as a screen failure."))
     return redirect("enrollment:eligibility", subject.pk)

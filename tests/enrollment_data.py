@@ -48,6 +48,8 @@ def screen_eligible_subject(site, coordinator, investigator, *, overrides=None, 
         values[model] = {**values[model], **changes}
     for model, crf_values in values.items():
         actor = investigator if model is InvestigatorAttestation else coordinator
-        services.save_screening_crf(registered, model, actor=actor, values=crf_values)
+        services.save_screening_crf(
+            registered, model, actor=actor, values=crf_values, expected_version=None
+        )
     registered.refresh_from_db()
     return registered

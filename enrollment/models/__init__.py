@@ -1,6 +1,14 @@
 """Enrollment models: subjects and consent (core), screening CRFs, the eligibility assessment."""
 
-from enrollment.models.core import Consent, Sex, Subject, SubjectRecord, SubjectStatus, Visit
+from enrollment.models.core import (
+    Consent,
+    FormExpectation,
+    Sex,
+    Subject,
+    SubjectRecord,
+    SubjectStatus,
+    Visit,
+)
 from enrollment.models.eligibility import EligibilityAssessment
 from enrollment.models.screening import (
     AmlHistory,
@@ -40,6 +48,7 @@ __all__ = [
     "ChemistryUnit",
     "Consent",
     "EligibilityAssessment",
+    "FormExpectation",
     "InvestigatorAttestation",
     "MedicalConditions",
     "MedicationHistory",

@@ -14,8 +14,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from enrollment import plausibility
+from enrollment.schedule import study_day
 from trialsite import clock
 from trialsite.records.models import ClinicalRecord
 from trialsite.studies.models import Site
@@ -98,6 +101,9 @@ class Subject(ClinicalRecord):
     screen_failure_reasons = models.JSONField(_("screen failure reasons"), default=list, blank=True)
     day0 = models.DateField(_("Day 0 (CAR-T infusion)"), null=True, blank=True, editable=False)
 
+    future_dates_allowed = ("planned_apheresis_date",)
+    edit_checks = plausibility.SUBJECT_CHECKS
+
     class Meta:
         ordering = ["site", "screening_sequence"]
         constraints = [
@@ -112,6 +118,11 @@ class Subject(ClinicalRecord):
 
     def __str__(self) -> str:
         return self.subject_number or self.screening_number
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("enrollment:subject", args=[self.pk])
 
     def clean(self):
         errors = {}
@@ -163,6 +174,7 @@ class Visit(models.Model):
     subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="visits")
     code = models.CharField(max_length=8)
     label = models.CharField(max_length=60)
+    anchor = models.CharField(max_length=10, default="day0")
     day = models.IntegerField()
     order = models.PositiveSmallIntegerField()
     target_date = models.DateField()
@@ -191,12 +203,24 @@ class Visit(models.Model):
 
 
 class SubjectRecord(ClinicalRecord):
-    """Abstract base of every CRF about one subject (DESIGN.md §6)."""
+    """Abstract base of every CRF about one subject (DESIGN.md §6).
+
+    Every subject-level CRF belongs to a visit (or timepoint) and has an assessment date, named
+    by ``assessment_date_field`` (``"lab_date"`` for labs, ``"sample_date"`` for a sample). From
+    them the base gives the protocol **study day** (Day 0 = the CAR-T infusion, negative before
+    it; ``enrollment.schedule.study_day``) and the visit-window check. The plausibility checks of
+    ``enrollment.plausibility`` run on every save of every subclass (``edit_checks`` is collected
+    along the class hierarchy).
+    """
 
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="+")
     visit = models.ForeignKey(
         Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+
+    assessment_date_field: str = "assessment_date"
+    future_dates_allowed: tuple[str, ...] = ()
+    edit_checks = plausibility.RECORD_CHECKS
 
     class Meta:
         abstract = True
@@ -205,8 +229,56 @@ class SubjectRecord(ClinicalRecord):
     def site_id_for_permissions(self) -> int:
         return self.subject.site_id
 
+    @property
+    def assessment_date_value(self) -> dt.date | None:
+        value = getattr(self, self.assessment_date_field, None)
+        if isinstance(value, dt.datetime):
+            return timezone.localtime(value).date()
+        return value
+
+    @property
+    def study_day(self) -> int | None:
+        """Days from Day 0 (the CAR-T infusion) to the assessment date; None before Day 0."""
+        return study_day(self.assessment_date_value, self.subject.day0)
+
+
+class FormExpectation(models.Model):
+    """Which form is expected at which visit of a subject, and whether it has been entered.
+
+    One row per subject × visit × form, written by the services when a visit is created (the
+    schedule is anchored) and when a form is saved — never by signals — so "missing forms" is one
+    query (the metadata pattern of clinicedc's ``edc_metadata``). *Missing* is not stored: it is
+    a required form not entered once its visit window has closed.
+    """
+
+    class Status(models.TextChoices):
+        REQUIRED = "required", _("Required")
+        NOT_REQUIRED = "not_required", _("Not required")
+        ENTERED = "entered", _("Entered")
+
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="expectations")
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="expectations")
+    form_code = models.CharField(max_length=40)
+    form_label = models.CharField(max_length=120)
+    status = models.CharField(max_length=12, choices=Status.choices)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["subject", "visit__order", "form_code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject", "visit", "form_code"], name="one_expectation_per_form"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "visit"], name="expectation_status")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.visit.code} {self.form_code}: {self.status}"
+
 
 class Consent(SubjectRecord):
+    assessment_date_field = "signed_at"
+
     icf_version = models.CharField(_("ICF version"), max_length=40)
     signed_at = models.DateTimeField(_("signed at"))
     obtained_by = models.ForeignKey(
@@ -223,6 +295,11 @@ class Consent(SubjectRecord):
 
     def __str__(self) -> str:
         return f"{self.subject} consent {self.icf_version}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("enrollment:consent-edit", args=[self.subject_id, self.pk])
 
     def clean(self):
         errors = {}

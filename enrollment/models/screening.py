@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from enrollment.models.core import SubjectRecord, amount, pct, when, yes_no
+from trialsite.records.edit_checks import hard, range_check
 
 
 class ScreeningCRF(SubjectRecord):
@@ -37,6 +38,11 @@ class ScreeningCRF(SubjectRecord):
 
     def __str__(self) -> str:
         return f"{self.subject} — {self.crf_title}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("enrollment:crf", args=[self.subject_id, self.crf_code])
 
     def clean(self):
         errors = {}
@@ -185,6 +191,7 @@ class AmlHistory(ScreeningCRF):
     crf_title = _("AML history and prior therapy")
     optional_fields = ("disease_status_definition",)
 
+    assessment_date = models.DateField(_("assessment date"))
     aml_who2022 = yes_no(_("AML by WHO 2022 criteria"))
     apl = yes_no(_("acute promyelocytic leukemia (APL)"))
     relapsed_refractory_aml = yes_no(_("meets r/r AML criteria (2023 Chinese guideline)"))
@@ -244,6 +251,7 @@ class AmlHistory(ScreeningCRF):
 
 class AntigenExpression(ScreeningCRF):
     crf_code = "antigens"
+    assessment_date_field = "sample_date"
     crf_title = _("CLL1 and CD38 expression on blasts")
 
     sample_date = models.DateField(_("sample date"))
@@ -254,8 +262,28 @@ class AntigenExpression(ScreeningCRF):
         constraints = one_per_subject("antigens")
 
 
+IMPLAUSIBLE = _("%(value)s is not a possible value here (plausible: %(low)s–%(high)s%(unit)s).")
+# Plausible ranges by unit (mg/dL; µmol/L = mg/dL × 17.1 for bilirubin, × 88.4 for creatinine).
+BILIRUBIN_RANGES = {
+    "mg/dL": {
+        "total_bilirubin": (0, 80),
+        "total_bilirubin_uln": (0.1, 5),
+        "direct_bilirubin": (0, 60),
+        "direct_bilirubin_uln": (0.05, 3),
+    },
+    "umol/L": {
+        "total_bilirubin": (0, 1368),
+        "total_bilirubin_uln": (1.7, 85),
+        "direct_bilirubin": (0, 1026),
+        "direct_bilirubin_uln": (0.85, 51),
+    },
+}
+CREATININE_RANGES = {"mg/dL": {"creatinine": (0.1, 25)}, "umol/L": {"creatinine": (8.8, 2210)}}
+
+
 class ScreeningLabs(ScreeningCRF):
     crf_code = "labs"
+    assessment_date_field = "lab_date"
     crf_title = _("Screening laboratory values")
 
     lab_date = models.DateField(_("sample date"))
@@ -287,8 +315,65 @@ class ScreeningLabs(ScreeningCRF):
     platelets_10e9_l = amount(_("platelets (×10⁹/L)"), digits=7, places=1)
     pb_blasts_pct = pct(_("peripheral blood blasts (%)"))
 
+    # Values no living patient can have are refused (hard), in the unit chosen on the form.
+    edit_checks = (
+        range_check("LB-ALT", "alt_u_l", 0, 20000, "U/L"),
+        range_check("LB-ALT-ULN", "alt_uln_u_l", 5, 200, "U/L"),
+        range_check("LB-AST", "ast_u_l", 0, 30000, "U/L"),
+        range_check("LB-AST-ULN", "ast_uln_u_l", 5, 200, "U/L"),
+        hard("LB-BILI", "", lambda r: r.chemistry_out_of_range(BILIRUBIN_RANGES, "bilirubin_unit")),
+        hard(
+            "LB-CREAT", "", lambda r: r.chemistry_out_of_range(CREATININE_RANGES, "creatinine_unit")
+        ),
+        range_check("LB-WBC", "wbc_10e9_l", 0, 1000, "×10⁹/L"),
+        range_check("LB-ANC", "anc_10e9_l", 0, 500, "×10⁹/L"),
+        range_check("LB-HGB", "hemoglobin_g_dl", 1, 25, "g/dL"),
+        range_check("LB-PLT", "platelets_10e9_l", 0, 3000, "×10⁹/L"),
+        hard("LB-DBILI-TBILI", "direct_bilirubin", lambda r: r.direct_above_total()),
+    )
+    # Results flagged against the normal range entered with them (shown on the form).
+    normal_ranges = {
+        "alt_u_l": "alt_uln_u_l",
+        "ast_u_l": "ast_uln_u_l",
+        "total_bilirubin": "total_bilirubin_uln",
+        "direct_bilirubin": "direct_bilirubin_uln",
+    }
+
     class Meta:
         constraints = one_per_subject("labs")
+
+    def chemistry_out_of_range(self, ranges: dict, unit_field: str) -> dict:
+        """{field: message} for bilirubin or creatinine values outside the plausible range."""
+        unit = getattr(self, unit_field)
+        problems = {}
+        for name, (low, high) in ranges[unit].items():
+            value = getattr(self, name)
+            if value is not None and not low <= value <= high:
+                problems[name] = IMPLAUSIBLE % {
+                    "value": value,
+                    "low": low,
+                    "high": high,
+                    "unit": f" {ChemistryUnit(unit).label}",
+                }
+        return problems
+
+    def direct_above_total(self) -> str | None:
+        if (
+            self.direct_bilirubin is not None
+            and self.total_bilirubin is not None
+            and self.direct_bilirubin > self.total_bilirubin
+        ):
+            return str(_("Direct bilirubin cannot exceed total bilirubin."))
+        return None
+
+    def flags(self) -> dict[str, str]:
+        """H for a result above the upper limit of normal entered with it."""
+        found = {}
+        for name, uln_name in self.normal_ranges.items():
+            value, uln = getattr(self, name), getattr(self, uln_name)
+            if value is not None and uln is not None and value > uln:
+                found[name] = "H"
+        return found
 
 
 class LvefMethod(models.TextChoices):
@@ -357,6 +442,7 @@ class CardiacAssessment(ScreeningCRF):
 
 class Virology(ScreeningCRF):
     crf_code = "virology"
+    assessment_date_field = "sample_date"
     crf_title = _("Virology")
 
     sample_date = models.DateField(_("sample date"))
@@ -387,6 +473,7 @@ class PregnancyAssessment(ScreeningCRF):
         # Only women are asked about childbearing potential and breastfeeding.
         return super().applicable_fields() if self.subject.sex == "F" else []
 
+    assessment_date = models.DateField(_("assessment date"))
     childbearing_potential = yes_no(_("woman of childbearing potential"))
     hcg_screening_positive = yes_no(_("HCG positive at screening"))
     hcg_baseline_positive = yes_no(_("HCG positive at baseline"))
@@ -401,6 +488,7 @@ class MedicationHistory(ScreeningCRF):
     crf_code = "medications"
     crf_title = _("Corticosteroids, vaccines and surgery")
 
+    assessment_date = models.DateField(_("assessment date"))
     steroids_before_apheresis = yes_no(
         _("systemic corticosteroids in the 7 days before apheresis"),
         help_text=_("If yes, record each course below with drug, daily dose and dates."),
@@ -445,11 +533,19 @@ class SteroidCourse(SubjectRecord):
     end_date = models.DateField(_("end date"), null=True, blank=True)
     ongoing = models.BooleanField(_("ongoing"), default=False)
 
+    assessment_date_field = "start_date"
+    future_dates_allowed = ("end_date",)  # a course may be planned to end after today
+
     class Meta:
         ordering = ["subject", "start_date"]
 
     def __str__(self) -> str:
         return f"{self.subject} {self.get_drug_display()} {self.daily_dose_mg} mg/day"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("enrollment:steroid-edit", args=[self.subject_id, self.pk])
 
     def clean(self):
         errors = {}
@@ -482,6 +578,7 @@ class MedicalConditions(ScreeningCRF):
         "unresolved_toxicity_no_safety_risk": ("unresolved_prior_toxicity", True),
     }
 
+    assessment_date = models.DateField(_("assessment date"))
     study_drug_allergy = yes_no(_("allergy to any ingredient of the study drugs"))
     active_gvhd = yes_no(_("active GvHD at screening"))
     gvhd_active_within_4_weeks = yes_no(_("active GvHD within 4 weeks before enrollment"))
@@ -515,6 +612,7 @@ class InvestigatorAttestation(ScreeningCRF):
     crf_code = "attestation"
     crf_title = _("Investigator attestations")
 
+    assessment_date = models.DateField(_("assessment date"))
     estimated_survival_at_least_3_months = yes_no(_("estimated survival ≥ 3 months"))
     allo_hsct_donor_confirmed = yes_no(_("a donor for allogeneic HSCT is confirmed"))
     able_to_stop_steroids = yes_no(_("able to stop corticosteroids from Day −7 to Day +30"))

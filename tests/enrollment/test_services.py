@@ -22,7 +22,7 @@ from enrollment.models import (
 from tests.enrollment_data import register_and_consent, screen_eligible_subject
 from trialsite.records.exceptions import SignatureRefused
 from trialsite.records.models import AuditEvent, Notification, RecordStatus
-from trialsite.records.services import audit_trail, signature_state
+from trialsite.records.selectors import audit_trail, signature_state
 
 pytestmark = pytest.mark.django_db
 
@@ -326,7 +326,9 @@ def test_a_screen_failure_records_the_failing_criteria(site_a, coordinator_a, in
         investigator_a,
         overrides={ScreeningLabs: {"creatinine": Decimal("2.0")}},
     )
-    failed = services.record_screen_failure(subject, actor=investigator_a)
+    failed = services.record_screen_failure(
+        subject, actor=investigator_a, expected_version=subject.version
+    )
     assert failed.enrollment_status == SubjectStatus.SCREEN_FAILURE
     codes = [r["code"] for r in failed.screen_failure_reasons]
     assert codes == ["IN7.3"]
@@ -335,7 +337,7 @@ def test_a_screen_failure_records_the_failing_criteria(site_a, coordinator_a, in
 
 def test_anchor_schedule_builds_the_visits_from_day_0(site_a, coordinator_a, investigator_a):
     subject = screen_eligible_subject(site_a, coordinator_a, investigator_a)
-    day0 = timezone.localdate()
+    day0 = timezone.localdate() - dt.timedelta(days=2)
     visits = services.anchor_schedule(subject, day0, actor=investigator_a)
     by_code = {v.code: v for v in visits}
     assert by_code["D4"].target_date == day0 + dt.timedelta(days=4)
@@ -348,7 +350,11 @@ def test_anchor_schedule_builds_the_visits_from_day_0(site_a, coordinator_a, inv
     services.anchor_schedule(
         subject, day0 + dt.timedelta(days=1), actor=investigator_a, reason="Corrected"
     )
-    assert Visit.objects.filter(subject=subject).count() == len(visits)
+    assert Visit.objects.filter(subject=subject, anchor="day0").count() == len(visits)
+    # The lymphodepletion window runs Day −5 to −3 and screening keeps its own visit.
+    assert by_code["LD"].window_start == day0 + dt.timedelta(days=-5)
+    assert by_code["LD"].window_end == day0 + dt.timedelta(days=-3)
+    assert Visit.objects.filter(subject=subject, code="SCR").count() == 1
     assert Visit.objects.get(subject=subject, code="D4").target_date == day0 + dt.timedelta(days=5)
 
 

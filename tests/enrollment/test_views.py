@@ -117,15 +117,20 @@ def test_each_crf_field_says_which_criterion_it_feeds(
     assert "µmol/L" in page
 
 
-def test_a_coordinator_cannot_answer_the_investigator_attestations(
+def test_a_coordinator_reads_but_cannot_answer_the_investigator_attestations(
     client, coordinator_a, investigator_a, site_a
 ):
     subject = register_and_consent(site_a, coordinator_a, investigator_a)
     url = reverse("enrollment:crf", args=[subject.pk, "attestation"])
     client.force_login(coordinator_a)
-    assert client.get(url).status_code == 403
+    page = client.get(url)
+    assert page.status_code == 200
+    assert page.context["readonly"] is True
+    assert 'name="estimated_survival_at_least_3_months"' not in page.content.decode()
+    assert client.post(url, {"estimated_survival_at_least_3_months": "true"}).status_code == 403
     client.force_login(investigator_a)
-    assert client.get(url).status_code == 200
+    page = client.get(url)
+    assert page.status_code == 200 and page.context["readonly"] is False
 
 
 def test_the_checklist_shows_the_failing_value_and_the_threshold(
@@ -170,7 +175,12 @@ def test_the_investigator_records_a_screen_failure(client, coordinator_a, invest
         site_a, coordinator_a, investigator_a, overrides={ScreeningLabs: {"creatinine": "2.0"}}
     )
     client.force_login(investigator_a)
-    client.post(reverse("enrollment:screen-failure", args=[subject.pk]), {"reason": ""})
+    url = reverse("enrollment:screen-failure", args=[subject.pk])
+    # Without the version the investigator saw, nothing changes.
+    client.post(url, {"reason": ""})
+    subject.refresh_from_db()
+    assert subject.enrollment_status == SubjectStatus.SCREENING
+    client.post(url, {"reason": "", "version": subject.version})
     subject.refresh_from_db()
     assert subject.enrollment_status == SubjectStatus.SCREEN_FAILURE
     log = client.get(reverse("enrollment:screening-log")).content.decode()
@@ -224,8 +234,9 @@ def test_the_screening_log_runs_a_fixed_number_of_queries(
         while Subject.objects.count() < n:
             register_and_consent(site_a, coordinator_a, investigator_a)
         # session, user, current study, memberships, filter sites, subject count, subjects
-        # page (with sites), their assessments, switcher studies, session save (3)
-        with django_assert_num_queries(12):
+        # page (with sites), their assessments, their open query counts, switcher studies,
+        # session save (3)
+        with django_assert_num_queries(13):
             response = client.get(url)
         assert response.content.decode().count('href="/subjects/') >= n
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from tests.testapp.models import VitalSigns
-from trialsite.records import services
+from trialsite.records import selectors, services
 from trialsite.records.exceptions import RecordLocked, SignatureRefused, StaleVersion
 from trialsite.records.models import AuditEvent, RecordStatus, Signature
 from trialsite.studies.models import Study
@@ -206,7 +206,7 @@ def test_a_signature_needs_the_password_and_binds_to_the_content(
         expected_version=record.version,
     )
     record.refresh_from_db()
-    state = services.signature_state(record)
+    state = selectors.signature_state(record)
     assert record.status == RecordStatus.SIGNED
     assert state.valid and state.signature == signature
     assert "I confirm these values" in state.message
@@ -234,7 +234,7 @@ def test_any_later_change_invalidates_the_signature_visibly(
         reason="Corrected from source",
     )
 
-    state = services.signature_state(changed)
+    state = selectors.signature_state(changed)
     assert not state.valid
     assert "no longer valid" in state.message
     assert changed.status == RecordStatus.SUBMITTED

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from tests.testapp.models import VitalSigns
-from trialsite.records import services
+from trialsite.records import selectors, services
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +98,7 @@ def test_a_coordinator_enters_a_crf_and_it_is_audited(client, coordinator_a, sit
     assert response.status_code == 302
     assert response.url == reverse("vitals-edit", args=[record.pk])
     assert record.weight_kg == Decimal("65.5")
-    assert services.audit_trail(record).get().actor == coordinator_a
+    assert selectors.audit_trail(record).get().actor == coordinator_a
 
 
 def test_bad_input_gets_a_field_error_and_keeps_the_entered_values(client, coordinator_a, site_a):
@@ -148,7 +148,7 @@ def test_a_submitted_record_asks_for_a_reason_on_the_form(client, coordinator_a,
 
     accepted = client.post(url, {**data, "reason": "Source re-checked"})
     assert accepted.status_code == 302
-    assert services.audit_trail(record).last().reason == "Source re-checked"
+    assert selectors.audit_trail(record).last().reason == "Source re-checked"
 
 
 def test_a_coordinator_of_another_site_cannot_open_the_crf(
@@ -183,7 +183,7 @@ def test_signing_asks_for_the_password_and_shows_the_meaning(
     signed = client.post(url, {"password": password, "version": record.version})
     assert signed.status_code == 302
     record.refresh_from_db()
-    assert services.signature_state(record).valid
+    assert selectors.signature_state(record).valid
 
 
 def test_a_coordinator_cannot_sign(client, coordinator_a, password, study, site_a):

@@ -24,8 +24,7 @@ class VitalSignsCreate(CRFEditView):
         site = get_object_or_404(Site, pk=self.kwargs["site_id"])
         return site.study, site
 
-    def create(self, form, *, study, site):
-
+    def save(self, form, record, *, study, site):
         return services.create_record(
             VitalSigns,
             actor=self.request.user,

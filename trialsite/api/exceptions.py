@@ -1,7 +1,9 @@
-"""One handler maps service errors to HTTP (DESIGN.md §10 "Errors"): 400, 409, 423.
+"""One handler maps service errors to HTTP (DESIGN.md §10 "Errors"): 400, 409, 423, 428.
 
 Field problems come back as ``{"errors": {field: [messages]}, "code": ...}`` so API clients see
-the same field-level messages as the forms.
+the same field-level messages as the forms. Record state problems (a stale or missing version, a
+locked record) are RFC 9457 problem details (``application/problem+json``) that keep the
+``detail`` and ``code`` keys clients already read.
 """
 
 from __future__ import annotations
@@ -17,12 +19,22 @@ from trialsite.records.exceptions import (
     RecordStateError,
     SignatureRefused,
     StaleVersion,
+    VersionRequired,
 )
 
 _STATUS = {
     StaleVersion: status.HTTP_409_CONFLICT,
+    VersionRequired: status.HTTP_428_PRECONDITION_REQUIRED,
     RecordLocked: status.HTTP_423_LOCKED,
     SignatureRefused: status.HTTP_403_FORBIDDEN,
+}
+
+
+_TITLES = {
+    "stale_version": "The record changed since it was read",
+    "version_required": "The version that was read is required",
+    "record_locked": "The record is locked",
+    "signature_refused": "The signature was refused",
 }
 
 
@@ -52,10 +64,17 @@ def exception_handler(exc, context):
         )
         return Response({"errors": detail, "codes": flat}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, RecordStateError):
-        body = {"detail": exc.message, "code": exc.code}
-        if isinstance(exc, StaleVersion):
+        code = _STATUS.get(type(exc), status.HTTP_409_CONFLICT)
+        body = {
+            "type": f"urn:trialsite:problem:{exc.code}",
+            "title": _TITLES.get(exc.code, "Record state conflict"),
+            "status": code,
+            "detail": exc.message,
+            "code": exc.code,
+        }
+        if isinstance(exc, StaleVersion | VersionRequired):
             body["current_version"] = exc.current_version
-        return Response(body, status=_STATUS.get(type(exc), status.HTTP_409_CONFLICT))
+        return Response(body, status=code, content_type="application/problem+json")
     return drf_exception_handler(exc, context)
 
 

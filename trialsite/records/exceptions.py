@@ -7,6 +7,9 @@ from django.utils.translation import gettext_lazy as _
 STALE_VERSION = _("This record was changed by {user} at {when}; reload to see their change.")
 RECORD_LOCKED = _("This record is locked; a data manager must unlock it before any change.")
 BAD_PASSWORD = _("The password is not correct; the record was not signed.")
+VERSION_REQUIRED = _(
+    "This record already exists (version {version}): reload it and send the version you read."
+)
 
 
 class RecordStateError(Exception):
@@ -24,8 +27,22 @@ class StaleVersion(RecordStateError):
 
     code = "stale_version"
 
-    def __init__(self, *, user: str, when: str, current_version: int):
-        super().__init__(str(STALE_VERSION.format(user=user, when=when)))
+    def __init__(self, *, user: str, when: str, current_version: int, message=None):
+        super().__init__(str(message or STALE_VERSION.format(user=user, when=when)))
+        self.current_version = current_version
+
+
+class VersionRequired(RecordStateError):
+    """An update without the version it was based on (the API answers 428 Precondition Required).
+
+    A write must say which version it read; without one it could overwrite a change it never
+    saw. Code that legitimately writes without a read passes ``services.UNREAD``.
+    """
+
+    code = "version_required"
+
+    def __init__(self, *, current_version: int):
+        super().__init__(str(VERSION_REQUIRED.format(version=current_version)))
         self.current_version = current_version
 
 

@@ -12,11 +12,16 @@ from __future__ import annotations
 
 from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Div, Field, Layout, Submit
+from crispy_forms.layout import HTML, Div, Field, Layout, Submit
 from django import forms
+from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
 from trialsite.records.models import RecordStatus
+
+VERSION_MISSING = _(
+    "The version of the record you opened is missing: reload the page and enter your change again."
+)
 
 
 class CRFForm(forms.ModelForm):
@@ -26,7 +31,11 @@ class CRFForm(forms.ModelForm):
     so the form's check is only for a quicker message.
     """
 
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        required=False,
+        error_messages={"required": VERSION_MISSING},
+    )
     reason = forms.CharField(
         label=_("Reason for change"),
         required=False,
@@ -38,12 +47,15 @@ class CRFForm(forms.ModelForm):
     class Meta:
         fields: list[str] = []
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, open_queries=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.open_queries = open_queries or {}
         instance = self.instance
         is_existing = instance is not None and instance.pk is not None
         if is_existing:
+            # An edit must say which version it was based on (no silent overwrite).
             self.fields["version"].initial = instance.version
+            self.fields["version"].required = True
         self.reason_needed = is_existing and instance.status != RecordStatus.DRAFT
         self.fields["reason"].required = self.reason_needed
         if not is_existing:
@@ -58,17 +70,27 @@ class CRFForm(forms.ModelForm):
         helper = FormHelper()
         helper.form_tag = True
         helper.layout = Layout(
-            *[
-                InlineRadios(name)
-                if isinstance(self.fields[name].widget, forms.RadioSelect)
-                else Field(name)
-                for name in self.clinical_field_names()
-            ],
+            *[item for name in self.clinical_field_names() for item in self._field_layout(name)],
             "version",
             Div(Field("reason"), css_class="reason-for-change") if self.reason_needed else "reason",
             Submit("save", self.submit_label, css_class="btn btn-primary"),
         )
         return helper
+
+    def _field_layout(self, name: str) -> list:
+        """The field, and beside it the open data queries on it."""
+        widget = self.fields[name].widget
+        items = [InlineRadios(name) if isinstance(widget, forms.RadioSelect) else Field(name)]
+        queries = self.open_queries.get(name)
+        if queries:
+            items.append(
+                HTML(
+                    render_to_string(
+                        "records/_field_queries.html", {"queries": queries, "field": name}
+                    )
+                )
+            )
+        return items
 
     def clinical_field_names(self) -> list[str]:
         return [name for name in self.fields if name not in ("version", "reason")]

@@ -224,3 +224,99 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+class DataQuery(models.Model):
+    """A question about one field of one record, and its thread (open → answered → closed).
+
+    *Automatic* queries come from soft edit checks (``trialsite.records.edit_checks``): there is
+    at most one per record × field × rule reference, re-opened when the problem returns and closed
+    by the service when the data is corrected, so re-running the checks never duplicates one.
+    *Manual* queries are raised by monitors and data managers on any field. Coordinators answer
+    them or correct the data through the CRF (a correction after submission needs a reason, like
+    every change). The thread (``QueryMessage``) is only ever appended to.
+    """
+
+    class Origin(models.TextChoices):
+        AUTOMATIC = "automatic", _("Automatic (edit check)")
+        MANUAL = "manual", _("Manual")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ANSWERED = "answered", _("Answered")
+        CLOSED = "closed", _("Closed")
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="data_queries")
+    site = models.ForeignKey(
+        "studies.Site", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(_("record"), max_length=200)
+    record_url = models.CharField(max_length=200, blank=True)
+    subject_pk = models.PositiveIntegerField(null=True, blank=True, db_index=True)
+    subject_label = models.CharField(_("subject"), max_length=40, blank=True)
+    form_label = models.CharField(_("form"), max_length=120)
+    field = models.CharField(_("field"), max_length=64)
+    field_label = models.CharField(_("question"), max_length=200)
+    rule_ref = models.CharField(_("rule reference"), max_length=40, blank=True)
+    origin = models.CharField(_("origin"), max_length=10, choices=Origin.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    text = models.TextField(_("query"))
+    record_version = models.PositiveIntegerField(_("record version when raised"))
+    opened_at = models.DateTimeField(_("opened"))
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("last activity"))
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        verbose_name = _("data query")
+        verbose_name_plural = _("data queries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "field", "rule_ref"],
+                condition=models.Q(origin="automatic"),
+                name="one_automatic_query_per_rule",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["study", "status"], name="query_study_status"),
+            models.Index(fields=["content_type", "object_id"], name="query_record"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_repr} · {self.field_label}: {self.text[:60]}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != self.Status.CLOSED
+
+
+class QueryMessage(models.Model):
+    """One entry of a query's thread: who said what, when, and what it did to the status."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", _("Opened")
+        ANSWERED = "answered", _("Answered")
+        CLOSED = "closed", _("Closed")
+        REOPENED = "reopened", _("Re-opened")
+        AUTO_CLOSED = "auto_closed", _("Closed automatically (data corrected)")
+        AUTO_REOPENED = "auto_reopened", _("Re-opened automatically (problem returned)")
+
+    query = models.ForeignKey(DataQuery, on_delete=models.PROTECT, related_name="messages")
+    kind = models.CharField(max_length=14, choices=Kind.choices)
+    text = models.TextField(blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    author_name = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.author_name}"

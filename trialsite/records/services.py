@@ -8,24 +8,22 @@ workflow; views, the API, imports and management commands all call services.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from trialsite import clock
-from trialsite.records import audit, recompute
+from trialsite.records import audit, edit_checks, queries, recompute, selectors
 from trialsite.records.exceptions import (
     BAD_PASSWORD,
     RecordLocked,
     SignatureRefused,
     StaleVersion,
+    VersionRequired,
     field_error,
 )
 from trialsite.records.models import AuditEvent, ClinicalRecord, RecordStatus, Signature
@@ -34,21 +32,32 @@ from trialsite.studies.models import Study
 REASON_REQUIRED = _("Give a reason for this change: the record has been submitted.")
 NOTHING_CHANGED = "nothing_changed"
 
-EditCheck = Callable[[ClinicalRecord, object], None]
-_EDIT_CHECKS: dict[type, list[EditCheck]] = {}
+
+class _Unread:
+    """The type of :data:`UNREAD`."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNREAD"
 
 
-def register_edit_check(model: type[ClinicalRecord], check: EditCheck) -> None:
-    """Run ``check(record, actor)`` after every save of ``model`` (inside the transaction).
+UNREAD = _Unread()
+"""``expected_version=UNREAD``: this write did not start from a version a person read.
 
-    Edit checks may open data queries; they must not change the record itself.
-    """
-    _EDIT_CHECKS.setdefault(model, []).append(check)
+Only code that legitimately writes without a read says so: derived records recomputed in the
+saving transaction (the eligibility assessment), system transitions of a record the service has
+just locked (the subject's status after a signed confirmation), imports. A user's write — every
+form and every API call — carries the version it was based on; ``None`` is refused
+(``VersionRequired``), so a forgotten version can never overwrite silently.
+"""
 
-
-def _run_edit_checks(record: ClinicalRecord, actor) -> None:
-    for check in _EDIT_CHECKS.get(type(record), []):
-        check(record, actor)
+ExpectedVersion = int | _Unread | None
 
 
 def bump_data_version(study_id: int) -> int:
@@ -71,8 +80,12 @@ def _lock(record: ClinicalRecord) -> ClinicalRecord:
     return type(record)._default_manager.select_for_update().get(pk=record.pk)
 
 
-def _check_version(current: ClinicalRecord, expected_version: int | None) -> None:
-    if expected_version is not None and current.version != expected_version:
+def _check_version(current: ClinicalRecord, expected_version: ExpectedVersion) -> None:
+    if expected_version is UNREAD:
+        return
+    if expected_version is None:
+        raise VersionRequired(current_version=current.version)
+    if current.version != expected_version:
         raise StaleVersion(
             user=str(current.updated_by),
             when=_when(current.updated_at),
@@ -115,6 +128,7 @@ def create_record(
         )
         # The bookkeeping foreign keys come from the service itself, not from user input.
         record.full_clean(exclude=["study", "created_by", "updated_by"])
+        edit_checks.refuse_hard_failures(record)
         record.save(force_insert=True)
         after = record.content_values()
         audit.write_event(
@@ -127,7 +141,7 @@ def create_record(
             occurred_at=now,
             record_version=1,
         )
-        _run_edit_checks(record, actor)
+        queries.sync_automatic_queries(record, edit_checks.soft_failures(record), actor=actor)
         if not derived:
             bump_data_version(study.pk)
     return record
@@ -138,7 +152,7 @@ def update_record(
     *,
     actor,
     values: Mapping[str, object],
-    expected_version: int | None,
+    expected_version: ExpectedVersion,
     reason: str = "",
     derived: bool = False,
 ) -> ClinicalRecord:
@@ -162,6 +176,7 @@ def update_record(
         # validated when they were saved, and re-checking their foreign keys costs a query each.
         unchanged = [f.name for f in type(current)._meta.concrete_fields if f.name not in values]
         current.full_clean(exclude=unchanged)
+        edit_checks.refuse_hard_failures(current)
         changes = audit.field_changes(before, current.content_values())
         if not changes:
             return current
@@ -183,14 +198,14 @@ def update_record(
             occurred_at=now,
             record_version=current.version,
         )
-        _run_edit_checks(current, actor)
+        queries.sync_automatic_queries(current, edit_checks.soft_failures(current), actor=actor)
         if not derived:
             bump_data_version(current.study_id)
     return current
 
 
 def delete_record(
-    record: ClinicalRecord, *, actor, expected_version: int | None, reason: str
+    record: ClinicalRecord, *, actor, expected_version: ExpectedVersion, reason: str
 ) -> None:
     """Delete a record; its audit trail (with every last value) stays. A reason is required."""
     if not reason.strip():
@@ -230,7 +245,7 @@ def change_status(
     *,
     actor,
     status: str,
-    expected_version: int | None,
+    expected_version: ExpectedVersion,
     reason: str = "",
 ) -> ClinicalRecord:
     """Move a record along draft → submitted → verified → signed → locked (and unlock).
@@ -269,7 +284,9 @@ def change_status(
     return current
 
 
-def submit_record(record: ClinicalRecord, *, actor, expected_version: int | None) -> ClinicalRecord:
+def submit_record(
+    record: ClinicalRecord, *, actor, expected_version: ExpectedVersion
+) -> ClinicalRecord:
     return change_status(
         record, actor=actor, status=RecordStatus.SUBMITTED, expected_version=expected_version
     )
@@ -277,20 +294,7 @@ def submit_record(record: ClinicalRecord, *, actor, expected_version: int | None
 
 # --- Electronic signatures (DESIGN.md §6; Django auth/tokens.py `_make_hash_value`) -----------
 
-
-def content_hash(record: ClinicalRecord) -> str:
-    """SHA-256 of the record's identity, version and clinical content."""
-    payload = json.dumps(
-        {
-            "model": record._meta.label_lower,
-            "pk": str(record.pk),
-            "version": record.version,
-            "content": record.content_values(),
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()
+content_hash = selectors.content_hash
 
 
 def sign_record(
@@ -299,7 +303,7 @@ def sign_record(
     actor,
     password: str,
     meaning: str,
-    expected_version: int | None,
+    expected_version: ExpectedVersion,
 ) -> Signature:
     """Sign a submitted or verified record after the signer re-enters their password.
 
@@ -347,57 +351,6 @@ def sign_record(
             record_version=current.version,
         )
     return signature
-
-
-@dataclass(frozen=True)
-class SignatureState:
-    signature: Signature | None
-    valid: bool
-    message: str
-
-
-def signature_state(record: ClinicalRecord) -> SignatureState:
-    """The record's newest signature and whether it still covers the record as it is now."""
-    signature = (
-        Signature.objects.filter(
-            content_type=ContentType.objects.get_for_model(type(record)), object_id=str(record.pk)
-        )
-        .select_related("signer")
-        .first()
-    )
-    if signature is None:
-        return SignatureState(None, False, str(_("Not signed.")))
-    if signature.record_version == record.version and signature.content_hash == content_hash(
-        record
-    ):
-        return SignatureState(
-            signature,
-            True,
-            str(_("Signed by %(who)s at %(when)s: “%(meaning)s”"))
-            % {
-                "who": signature.signer_name,
-                "when": _when(signature.signed_at),
-                "meaning": signature.meaning,
-            },
-        )
-    return SignatureState(
-        signature,
-        False,
-        str(
-            _(
-                "The signature of %(who)s at %(when)s is no longer valid: "
-                "the record changed after it."
-            )
-        )
-        % {"who": signature.signer_name, "when": _when(signature.signed_at)},
-    )
-
-
-def audit_trail(record: models.Model):
-    """The record's audit events, oldest first (one query)."""
-    return AuditEvent.objects.filter(
-        content_type=ContentType.objects.get_for_model(type(record)), object_id=str(record.pk)
-    ).order_by("sequence")
 
 
 def notify(study: Study, recipients, *, message: str, url: str = "") -> int:

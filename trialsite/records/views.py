@@ -8,12 +8,12 @@ version, a locked record — is shown on the form with the user's entered values
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
-from trialsite.records import services
+from trialsite.records import queries, selectors, services
 from trialsite.records.exceptions import RecordStateError
 from trialsite.records.forms import CRFForm, SignatureForm
 from trialsite.records.models import ClinicalRecord
@@ -31,13 +31,20 @@ def add_service_error(form, exc: ValidationError) -> None:
 
 
 class CRFEditView(View):
-    """Create (no record) or edit (a record) one CRF.
+    """Create (no record) or edit (a record) one CRF — or show it read-only.
 
-    Override ``get_record``, ``get_study_and_site`` and, for a workflow, ``create``/``update``.
+    Subclasses name the form and say where the record belongs (``get_record``,
+    ``get_study_and_site``) and which app service saves it (``save``: the app's
+    ``save_<crf>(subject, *, actor, values, record, expected_version, reason)``). A user who may
+    read but not write (monitors, data managers, a coordinator on an investigator-only form) gets
+    the same page read-only — values, status, version, signature, open queries and a link to the
+    record's history — never a 403. ``entry_blocked_reason`` makes the page read-only with a
+    banner when the data the CRF needs does not exist yet (e.g. no consent).
     """
 
     form_class: type[CRFForm]
     template_name = "records/crf_form.html"
+    readonly_template_name = "records/crf_readonly.html"
     title = ""
     action = Action.ENTER_DATA
 
@@ -51,12 +58,23 @@ class CRFEditView(View):
     def get_initial(self) -> dict:
         return {}
 
-    def create(self, form: CRFForm, *, study, site) -> ClinicalRecord:
-        return services.create_record(
-            form._meta.model, actor=self.request.user, study=study, values=form.clinical_values()
-        )
+    def get_form_kwargs(self) -> dict:
+        """Keyword arguments of the form (e.g. the staff a consent may be obtained by)."""
+        return {}
 
-    def update(self, form: CRFForm, record: ClinicalRecord) -> ClinicalRecord:
+    def entry_blocked_reason(self, record: ClinicalRecord | None) -> str:
+        """Why data cannot be entered on this CRF now (shown as a banner), or ''."""
+        return ""
+
+    def save(self, form: CRFForm, record: ClinicalRecord | None, *, study, site):
+        """Call the app's service; the default is the records core (for platform CRFs)."""
+        if record is None:
+            return services.create_record(
+                form._meta.model,
+                actor=self.request.user,
+                study=study,
+                values=form.clinical_values(),
+            )
         return services.update_record(
             record,
             actor=self.request.user,
@@ -74,23 +92,38 @@ class CRFEditView(View):
     def _setup(self):
         record = self.get_record()
         study, site = self.get_study_and_site(record)
-        permissions.require(self.request.user, self.action, study=study, site=site)
+        level = permissions.access_level(self.request.user, study, site, write_action=self.action)
+        if level not in (permissions.WRITE, permissions.READ):
+            permissions.require(self.request.user, self.action, study=study, site=site)
+        self.study, self.site = study, site
+        self.can_write = level == permissions.WRITE
+        self.blocked = self.entry_blocked_reason(record) if self.can_write else ""
         return record, study, site
 
+    def _make_form(self, record, data=None):
+        kwargs = {"instance": record, **self.get_form_kwargs()}
+        if record is not None:
+            kwargs["open_queries"] = _open_queries_by_field(record)
+        if data is None:
+            return self.form_class(initial=self.get_initial(), **kwargs)
+        return self.form_class(data, **kwargs)
+
     def get(self, request, *args, **kwargs):
-        record, study, site = self._setup()
-        form = self.form_class(instance=record, initial=self.get_initial())
-        return self.render(form, record)
+        record, _study, _site = self._setup()
+        if not self.can_write or self.blocked:
+            return self.render_readonly(record)
+        return self.render(self._make_form(record), record)
 
     def post(self, request, *args, **kwargs):
         record, study, site = self._setup()
-        form = self.form_class(request.POST, instance=record)
+        if not self.can_write:
+            raise PermissionDenied
+        if self.blocked:
+            return self.render_readonly(record, status=409)
+        form = self._make_form(record, request.POST)
         if form.is_valid():
             try:
-                if record is None:
-                    saved = self.create(form, study=study, site=site)
-                else:
-                    saved = self.update(form, record)
+                saved = self.save(form, record, study=study, site=site)
             except ValidationError as exc:
                 add_service_error(form, exc)
             except RecordStateError as exc:
@@ -101,8 +134,73 @@ class CRFEditView(View):
         return self.render(form, record, status=400)
 
     def render(self, form, record, status: int = 200):
-        context = self.get_context_data(form=form, record=record)
+        context = self.get_context_data(form=form, record=record, readonly=False)
         return render(self.request, self.template_name, context, status=status)
+
+    def render_readonly(self, record, status: int = 200):
+        form = self._make_form(record)
+        context = self.get_context_data(
+            form=form,
+            record=record,
+            readonly=True,
+            blocked=self.blocked,
+            rows=readonly_rows(form, record),
+            signature=selectors.signature_state(record) if record is not None else None,
+            queries=queries.queries_of(record) if record is not None else [],
+            can_raise_query=record is not None
+            and permissions.can(
+                self.request.user, Action.RAISE_QUERY, study=self.study, site=self.site
+            ),
+            history_url=history_url(record) if record is not None else "",
+        )
+        return render(self.request, self.readonly_template_name, context, status=status)
+
+
+def _open_queries_by_field(record) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for query in queries.queries_of(record):
+        if query.is_open:
+            found.setdefault(query.field, []).append(query)
+    return found
+
+
+def readonly_rows(form, record) -> list[dict]:
+    """Label, shown value and open queries of each question, as the form would show them."""
+    open_by_field = _open_queries_by_field(record) if record is not None else {}
+    flags = record.flags() if record is not None and hasattr(record, "flags") else {}
+    rows = []
+    for name in form.clinical_field_names():
+        field = form.fields[name]
+        value = getattr(record, name, None) if record is not None else None
+        display = getattr(record, f"get_{name}_display", None) if record is not None else None
+        if callable(display):
+            shown = display()
+        elif value is True:
+            shown = _("Yes")
+        elif value is False:
+            shown = _("No")
+        elif value in (None, ""):
+            shown = "—"
+        else:
+            shown = value
+        rows.append(
+            {
+                "name": name,
+                "label": field.label,
+                "value": shown,
+                "flag": flags.get(name, ""),
+                "queries": open_by_field.get(name, []),
+            }
+        )
+    return rows
+
+
+def history_url(record) -> str:
+    from django.contrib.contenttypes.models import ContentType
+    from django.urls import reverse
+
+    content_type = ContentType.objects.get_for_model(type(record))
+    return reverse("records:history", args=[content_type.pk, record.pk])
 
 
 class SignRecordView(View):
@@ -165,6 +263,6 @@ class SignRecordView(View):
             "form": form,
             "record": record,
             "meaning": self.meaning,
-            "signature": services.signature_state(record),
+            "signature": selectors.signature_state(record),
         }
         return render(self.request, self.template_name, context, status=status)

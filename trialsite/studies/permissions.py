@@ -84,3 +84,30 @@ def studies_for(user) -> QuerySet[Study]:
     return Study.objects.filter(
         Q(memberships__user=user) & Q(memberships__is_active=True)
     ).distinct()
+
+
+WRITE = "write"
+READ = "read"
+DEIDENTIFIED = "deidentified"
+
+
+def access_level(
+    user, study: Study | int, site: Site | int | None = None, *, write_action: str | None = None
+) -> str | None:
+    """How far the user may go with a site's clinical records: one answer for HTML and API.
+
+    ``"write"`` (may enter data, or do ``write_action``), ``"read"`` (may read identified data,
+    e.g. monitors and data managers), ``"deidentified"`` (sponsors) or None (no access: the
+    caller answers 404 so the record's existence is not revealed).
+    """
+    from trialsite.studies.roles import Action, Role
+
+    if can(user, write_action or Action.ENTER_DATA, study=study, site=site):
+        return WRITE
+    if can(user, Action.VIEW_CLINICAL, study=study, site=site):
+        return READ
+    # De-identified subject data is the sponsor's view; staff of another site and the study
+    # administrator do not read other sites' subjects at all.
+    if Role.SPONSOR in roles(user, study) and can(user, Action.VIEW_DEIDENTIFIED, study=study):
+        return DEIDENTIFIED
+    return None

@@ -25,6 +25,27 @@ def study_overview(study: Study) -> Study:
     )
 
 
+def site_staff(site: Site, roles) -> QuerySet:
+    """Active users holding one of ``roles`` at ``site`` (or study-wide), by name.
+
+    The one query behind "who may obtain consent here", "which investigators to notify", and
+    the staff pickers of the forms.
+    """
+    from django.contrib.auth import get_user_model
+
+    member_ids = Membership.objects.filter(
+        Q(site=site) | Q(site__isnull=True),
+        study_id=site.study_id,
+        is_active=True,
+        role__in=list(roles),
+    ).values("user_id")
+    return (
+        get_user_model()
+        .objects.filter(pk__in=member_ids, is_active=True)
+        .order_by("last_name", "first_name", "username")
+    )
+
+
 def studies_for_user(user) -> QuerySet[Study]:
     """The user's studies with their site counts, for the switcher and the API."""
     return (

@@ -1,0 +1,88 @@
+"""Reads of the records core: signatures and their validity, a record's audit trail.
+
+Pages, the API and services ask here rather than querying ``Signature`` or ``AuditEvent``
+themselves, so "is this record still signed?" has one answer everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from trialsite.records.models import AuditEvent, ClinicalRecord, Signature
+
+
+def content_hash(record: ClinicalRecord) -> str:
+    """SHA-256 of the record's identity, version and clinical content (what a signature binds)."""
+    payload = json.dumps(
+        {
+            "model": record._meta.label_lower,
+            "pk": str(record.pk),
+            "version": record.version,
+            "content": record.content_values(),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass(frozen=True)
+class SignatureState:
+    signature: Signature | None
+    valid: bool
+    message: str
+
+
+def signature_state(record: ClinicalRecord) -> SignatureState:
+    """The record's newest signature and whether it still covers the record as it is now."""
+    signature = (
+        Signature.objects.filter(
+            content_type=ContentType.objects.get_for_model(type(record)), object_id=str(record.pk)
+        )
+        .select_related("signer")
+        .first()
+    )
+    if signature is None:
+        return SignatureState(None, False, str(_("Not signed.")))
+    if signature.record_version == record.version and signature.content_hash == content_hash(
+        record
+    ):
+        return SignatureState(
+            signature,
+            True,
+            str(_("Signed by %(who)s at %(when)s: “%(meaning)s”"))
+            % {
+                "who": signature.signer_name,
+                "when": _when(signature.signed_at),
+                "meaning": signature.meaning,
+            },
+        )
+    return SignatureState(
+        signature,
+        False,
+        str(
+            _(
+                "The signature of %(who)s at %(when)s is no longer valid: "
+                "the record changed after it."
+            )
+        )
+        % {"who": signature.signer_name, "when": _when(signature.signed_at)},
+    )
+
+
+def audit_trail(record: models.Model):
+    """The record's audit events, oldest first (one query)."""
+    return AuditEvent.objects.filter(
+        content_type=ContentType.objects.get_for_model(type(record)), object_id=str(record.pk)
+    ).order_by("sequence")
