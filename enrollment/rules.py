@@ -1,6 +1,6 @@
 """Eligibility rules for NCT06880354 (CLL1 + CD38 dual CAR-T, relapsed/refractory AML).
 
-Pure functions: plain values in, frozen dataclasses out. No Django import (DESIGN.md §3).
+Pure functions: plain values in, frozen dataclasses out. No Django import (docs/architecture.md §3).
 
 Sources
 - Protocol eligibility criteria: ClinicalTrials.gov NCT06880354 registry text (inclusion 1-11,

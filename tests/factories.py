@@ -1,4 +1,4 @@
-"""factory-boy factories that keep study, site and user consistent (DESIGN.md §8)."""
+"""factory-boy factories that keep study, site and user consistent (docs/architecture.md §8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The one clock of the product (DESIGN.md §9 "Time").
+"""The one clock of the product (docs/architecture.md §9 "Time").
 
 Every piece of code that needs "now" or "today" asks here, never ``timezone.now()`` or
 ``date.today()`` directly, so tests can freeze time exactly at a clinical limit (Day 28 and

@@ -1,4 +1,4 @@
-"""Small, strict readers for configuration from the environment (DESIGN.md §7).
+"""Small, strict readers for configuration from the environment (docs/architecture.md §7).
 
 Every setting of trialsite comes from an environment variable. These helpers refuse values they do
 not understand with ``ImproperlyConfigured`` instead of guessing, so a typo in a deployment gives

@@ -1,11 +1,11 @@
-"""trialsite settings, read from the environment only (DESIGN.md §7; README "Configuration").
+"""trialsite settings, read from the environment only (docs/architecture.md §7; README "Configuration").
 
 The zero-setup default is SQLite under ``var/`` and eager Celery tasks, so ``make run`` works on a
 fresh machine. Operators switch to PostgreSQL, Redis and a separate worker with ``DATABASE_URL``,
 ``REDIS_URL`` and ``CELERY_BROKER_URL``. ``DJANGO_ENV=production`` turns on every deployment
 safeguard and must pass ``manage.py check --deploy --fail-level WARNING``.
 
-Study-specific clinical choices (RULES.md [SETTING]s, dose levels, DLT criteria, visit windows) are
+Study-specific clinical choices (the rule settings of docs/rules/, dose levels, DLT criteria, visit windows) are
 *not* here: they are data on the Study, validated, versioned and audited.
 """
 
@@ -65,7 +65,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
-    # The study platform (lowest layers first, DESIGN.md §2).
+    # The study platform (lowest layers first, docs/architecture.md §2).
     "trialsite.studies",
     "trialsite.records",
     "trialsite.api",
@@ -166,13 +166,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "trialsite"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
-    # DESIGN.md §5.5: a lost task or a dead worker cannot leave a stale decision standing.
+    # docs/architecture.md §5.5: a lost task or a dead worker cannot leave a stale decision standing.
     "sweep-stale-studies": {
         "task": "trialsite.records.tasks.sweep_stale_studies",
         "schedule": timedelta(minutes=5),
     },
 }
-# Seconds a burst of saves is gathered before one recompute runs (DESIGN.md §5.3).
+# Seconds a burst of saves is gathered before one recompute runs (docs/architecture.md §5.3).
 RECOMPUTE_COALESCE_SECONDS = env_int("RECOMPUTE_COALESCE_SECONDS", 2, minimum=0)
 
 # --- Authentication and sessions ---------------------------------------------------------------

@@ -203,7 +203,7 @@ class Visit(models.Model):
 
 
 class SubjectRecord(ClinicalRecord):
-    """Abstract base of every CRF about one subject (DESIGN.md §6).
+    """Abstract base of every CRF about one subject (docs/architecture.md §6).
 
     Every subject-level CRF belongs to a visit (or timepoint) and has an assessment date, named
     by ``assessment_date_field`` (``"lab_date"`` for labs, ``"sample_date"`` for a sample). From

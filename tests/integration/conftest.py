@@ -1,4 +1,4 @@
-"""Integration fixtures: real PostgreSQL, Redis and a real Celery worker (DESIGN.md §8).
+"""Integration fixtures: real PostgreSQL, Redis and a real Celery worker (docs/architecture.md §8).
 
 The worker runs in a thread of the test process (``celery.contrib.testing.worker``), consuming
 from the Redis broker named by ``CELERY_BROKER_URL``, against the same test database. Without

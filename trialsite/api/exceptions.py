@@ -1,4 +1,4 @@
-"""One handler maps service errors to HTTP (DESIGN.md §10 "Errors"): 400, 409, 423, 428.
+"""One handler maps service errors to HTTP (docs/architecture.md §10 "Errors"): 400, 409, 423, 428.
 
 Field problems come back as ``{"errors": {field: [messages]}, "code": ...}`` so API clients see
 the same field-level messages as the forms. Record state problems (a stale or missing version, a

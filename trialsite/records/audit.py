@@ -1,4 +1,4 @@
-"""Writing and verifying the hash-chained audit trail (DESIGN.md §6).
+"""Writing and verifying the hash-chained audit trail (docs/architecture.md §6).
 
 The chain is per record: row n stores the hash of row n−1 of the same record. Editing, deleting
 or inserting a row anywhere in a chain breaks a link that ``verify_chains`` reports.

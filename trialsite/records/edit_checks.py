@@ -1,4 +1,4 @@
-"""Edit checks: declarative data checks run by the service on every save (DESIGN.md §10).
+"""Edit checks: declarative data checks run by the service on every save (docs/architecture.md §10).
 
 A CRF declares its checks next to its fields, as a class attribute::
 

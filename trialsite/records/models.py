@@ -1,4 +1,4 @@
-"""The Part 11 core (DESIGN.md §6): the clinical-record base, audit trail, signatures, recomputes.
+"""The Part 11 core (docs/architecture.md §6): the clinical-record base, audit trail, signatures, recomputes.
 
 Every CRF model inherits ``ClinicalRecord``. Writes go through ``trialsite.records.services``
 (never ``QuerySet.update()``/``bulk_update()``), which keep the audit trail, the optimistic

@@ -1,4 +1,4 @@
-"""Recomputation of a study's derived state after clinical writes (DESIGN.md §5).
+"""Recomputation of a study's derived state after clinical writes (docs/architecture.md §5).
 
 Apps register *hooks* (``register("escalation", fn)``); ``fn(study, data_version)`` recomputes its
 snapshot from the data as of ``data_version`` and returns a small JSON summary. A save schedules

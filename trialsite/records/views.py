@@ -1,4 +1,4 @@
-"""The base CRF view: permission, parse, call the service, render (DESIGN.md §3).
+"""The base CRF view: permission, parse, call the service, render (docs/architecture.md §3).
 
 Subclasses name the form, the template, how to find the record and the study/site it belongs to,
 and (optionally) which service to call. Every refusal — a field error from the service, a stale

@@ -1,4 +1,4 @@
-"""Writes to studies, sites, memberships and the settings document (DESIGN.md §3)."""
+"""Writes to studies, sites, memberships and the settings document (docs/architecture.md §3)."""
 
 from __future__ import annotations
 

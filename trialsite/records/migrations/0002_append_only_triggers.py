@@ -1,4 +1,4 @@
-"""On PostgreSQL, refuse UPDATE and DELETE on the append-only tables (DESIGN.md §6).
+"""On PostgreSQL, refuse UPDATE and DELETE on the append-only tables (docs/architecture.md §6).
 
 The application never changes these rows; the trigger makes sure nothing else does either
 (a stray script, an admin with a SQL console). SQLite has no such protection; there

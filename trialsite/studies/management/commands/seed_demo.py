@@ -1,7 +1,7 @@
 """``manage.py seed_demo``: the demo study, its site and one login per role (idempotent).
 
 Apps add their own synthetic data by providing ``<app>/demo.py`` with
-``seed(study, site, users, stdout)``; they run in layer order (DESIGN.md §2).
+``seed(study, site, users, stdout)``; they run in layer order (docs/architecture.md §2).
 """
 
 import importlib
