@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from trialsite.records.management.commands.migrate import Command as MigrateCommand
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +79,7 @@ def test_the_migration_role_must_use_the_same_database(tmp_path):
     )
 
 
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
 def test_migrate_runs_as_the_owner_role_when_one_is_configured(settings):
     parser = MigrateCommand().create_parser("manage.py", "migrate")
     assert parser.parse_args([]).database == "default"
