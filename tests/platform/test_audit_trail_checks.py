@@ -227,3 +227,17 @@ def test_verification_queries_do_not_grow_with_the_trail(
     write_anchor(study)
     with django_assert_num_queries(expected):
         assert verify_trail(study.pk) == []
+
+
+def test_anchoring_takes_the_same_queries_however_long_the_trail(
+    study, site_a, coordinator_a, django_assert_num_queries
+):
+    make_history(study, site_a, coordinator_a)
+    # savepoint, study lock, previous anchor, new rows, row count, insert, release
+    with django_assert_num_queries(7):
+        write_anchor(study)
+    for n in range(4):
+        make_history(study, site_a, coordinator_a, label=f"TJ-S-02{n}")
+    with django_assert_num_queries(7):
+        anchor = write_anchor(study)
+    assert len(anchor.heads) == 4
