@@ -17,6 +17,7 @@ from django.db import DatabaseError, connection, transaction
 from tests.platform.test_audit_trail_checks import events_of, make_history, rehash_from, tamper
 from tests.testapp.models import VitalSigns
 from trialsite.records.anchors import anchor_time, write_anchor
+from trialsite.records.checks import application_role_cannot_rewrite_the_audit_trail
 from trialsite.records.db_privileges import append_only_tables, grant_application_privileges
 from trialsite.records.models import AuditAnchor
 
@@ -143,6 +144,8 @@ def test_the_application_role_can_work_but_cannot_alter_delete_truncate_or_disab
     postgresql, study, site_a, coordinator_a
 ):
     role = f"trialsite_test_app_{os.getpid()}"
+    [warning] = application_role_cannot_rewrite_the_audit_trail(databases=["default"])
+    assert warning.id == "trialsite.W101" and "is a superuser" in warning.msg
     with connection.cursor() as cursor:
         # Inside the test's transaction: the role and its grants vanish at rollback.
         cursor.execute(f'CREATE ROLE "{role}" NOLOGIN')
@@ -173,3 +176,4 @@ def test_the_application_role_can_work_but_cannot_alter_delete_truncate_or_disab
             "WHERE r.rolname = current_user"
         )
         assert cursor.fetchone()[0] == 0  # it owns nothing
+    assert application_role_cannot_rewrite_the_audit_trail(databases=["default"]) == []

@@ -25,6 +25,6 @@ class RecordsConfig(AppConfig):
 
     def ready(self):
         # Registers the audit anchor task with Celery (tasks.py is not its home).
-        from trialsite.records import audit_tasks  # noqa: F401
+        from trialsite.records import audit_tasks, checks  # noqa: F401
 
         post_migrate.connect(grant_after_migrate, sender=self, dispatch_uid="records-grants")
