@@ -13,6 +13,7 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 # collectstatic needs settings only, not a database; a throwaway key satisfies production checks.
 RUN SECRET_KEY=build-only-build-only-build-only-build-only-build-only \
+    AUDIT_ANCHOR_KEY=build-only-build-only-build-only \
     ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput \
     && useradd --create-home --uid 10001 trialsite \
     && mkdir -p /app/var && chown -R trialsite /app/var

@@ -2,7 +2,7 @@
 febrile neutropenia, and DLT adjudication support.
 
 The web app, the workers, the API and outside validators all call these functions. They are the
-only implementation of each rule (docs/architecture.md §3-§4, CONTRACT.md "safety.rules"). Plain values go
+only implementation of each rule (DESIGN.md §3-§4, CONTRACT.md "safety.rules"). Plain values go
 in and frozen dataclasses or plain values come out. This module imports no Django code.
 
 Conventions (RULES.md "Conventions"):
@@ -1624,7 +1624,7 @@ def evaluate_dlt_window(
     """Evaluate one subject's DLT window as of a study day.
 
     Why: the escalation engine needs, per subject, DLT yes/no/pending, evaluability and the
-    worst related grade (RULES.md §4.1-§4.2; docs/architecture.md §2: safety owns DLT adjudication).
+    worst related grade (RULES.md §4.1-§4.2; DESIGN.md §2: safety owns DLT adjudication).
     Source: registry primary outcome "DLT, 28 days after CAR-T infusion"; the window is Day 0 to
     Day ``dlt_window_days`` inclusive ([SETTING] ``dlt_window_days`` = 28): an event with onset
     on Day 28 counts, Day 29 does not, and events before Day 0 (lymphodepletion) do not.

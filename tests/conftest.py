@@ -1,4 +1,4 @@
-"""Shared fixtures: a study with two sites and personas for every role (docs/architecture.md §10 "Tests").
+"""Shared fixtures: a study with two sites and personas for every role (docs/architecture.md).
 
 In CI (``CI=true``) a skipped test fails the run: CI always has PostgreSQL, Redis and Chromium,
 so a skip there means something is broken, not absent.

@@ -1,11 +1,11 @@
-"""trialsite settings, read from the environment only (docs/architecture.md §7; README "Configuration").
+"""trialsite settings, read from the environment only (architecture.md §7; README "Configuration").
 
 The zero-setup default is SQLite under ``var/`` and eager Celery tasks, so ``make run`` works on a
 fresh machine. Operators switch to PostgreSQL, Redis and a separate worker with ``DATABASE_URL``,
 ``REDIS_URL`` and ``CELERY_BROKER_URL``. ``DJANGO_ENV=production`` turns on every deployment
 safeguard and must pass ``manage.py check --deploy --fail-level WARNING``.
 
-Study-specific clinical choices (the rule settings of docs/rules/, dose levels, DLT criteria, visit windows) are
+Study-specific clinical choices (rule settings, dose levels, DLT criteria, visit windows) are
 *not* here: they are data on the Study, validated, versioned and audited.
 """
 
@@ -39,6 +39,19 @@ if not SECRET_KEY:
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdefghij"
 elif PRODUCTION and len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters in production.")
+
+# The key of the audit anchors' HMAC (trialsite.records.anchors). Never stored in the database:
+# whoever can rewrite the audit tables still cannot forge an anchor without it.
+AUDIT_ANCHOR_KEY = env_secret("AUDIT_ANCHOR_KEY")
+if not AUDIT_ANCHOR_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "AUDIT_ANCHOR_KEY is required when DJANGO_ENV=production "
+            "(set AUDIT_ANCHOR_KEY or AUDIT_ANCHOR_KEY_FILE to at least 32 random characters)."
+        )
+    AUDIT_ANCHOR_KEY = "dev-only-audit-anchor-key-do-not-use-in-production"
+elif PRODUCTION and len(AUDIT_ANCHOR_KEY) < 32:
+    raise ImproperlyConfigured("AUDIT_ANCHOR_KEY must be at least 32 characters in production.")
 
 DEBUG = env_bool("DEBUG", default=not PRODUCTION)
 if PRODUCTION and DEBUG:
@@ -132,6 +145,29 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 else:
     _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DATABASES = {"default": _db}
+# PostgreSQL runs with two roles (README "Database roles"): DATABASE_URL is the application role,
+# which owns nothing and may not UPDATE/DELETE/TRUNCATE audit rows; MIGRATION_DATABASE_URL is the
+# owner role, used only by `manage.py migrate` (alias "owner"). Give it only to the migrate step.
+MIGRATION_DATABASE_URL = env_str("MIGRATION_DATABASE_URL")
+if MIGRATION_DATABASE_URL:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _owner = environ.Env.db_url_config(MIGRATION_DATABASE_URL)
+    except Exception as exc:  # noqa: BLE001 - django-environ raises several types here
+        raise ImproperlyConfigured(
+            f"MIGRATION_DATABASE_URL is not a valid database URL: {exc}"
+        ) from None
+    if _owner.get("ENGINE") != _db["ENGINE"] or _owner.get("NAME") != _db["NAME"]:
+        raise ImproperlyConfigured(
+            "MIGRATION_DATABASE_URL must name the same database as DATABASE_URL "
+            "(only the role differs)."
+        )
+    _owner["ATOMIC_REQUESTS"] = False
+    _owner["CONN_MAX_AGE"] = 0
+    _owner["OPTIONS"] = dict(_db.get("OPTIONS", {}))
+    _owner["TEST"] = {"MIRROR": "default"}
+    DATABASES["owner"] = _owner
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (and the recompute coalescing keys) -------------------------------------------------
@@ -166,10 +202,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "trialsite"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
-    # docs/architecture.md §5.5: a lost task or a dead worker cannot leave a stale decision standing.
+    # architecture.md §5.5: a lost task or a dead worker cannot leave a stale decision standing.
     "sweep-stale-studies": {
         "task": "trialsite.records.tasks.sweep_stale_studies",
         "schedule": timedelta(minutes=5),
+    },
+    # Issue 9 §1: each study's audit head, sealed with AUDIT_ANCHOR_KEY, to a table and the log.
+    "anchor-audit-heads": {
+        "task": "trialsite.records.audit_tasks.anchor_audit_heads",
+        "schedule": timedelta(minutes=env_int("AUDIT_ANCHOR_MINUTES", 60, minimum=1)),
     },
 }
 # Seconds a burst of saves is gathered before one recompute runs (docs/architecture.md §5.3).

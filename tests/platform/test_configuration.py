@@ -46,6 +46,7 @@ def test_production_passes_the_deploy_check_at_warning_level():
         "WARNING",
         DJANGO_ENV="production",
         SECRET_KEY=secrets.token_urlsafe(50),
+        AUDIT_ANCHOR_KEY=secrets.token_urlsafe(32),
         ALLOWED_HOSTS="edc.example.org",
     )
     assert result.returncode == 0, result.stderr

@@ -1,4 +1,4 @@
-"""Named state problems of clinical records; the API maps them to 409 and 423 (docs/architecture.md §10)."""
+"""Named record state problems; the API maps them to 409, 423 and 428 (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class RecordStateError(Exception):
 
 
 class StaleVersion(RecordStateError):
-    """The record changed since the user loaded it (optimistic concurrency, docs/architecture.md §6)."""
+    """The record changed since the user loaded it (optimistic concurrency, architecture.md §6)."""
 
     code = "stale_version"
 

@@ -1,4 +1,4 @@
-"""The Part 11 core (docs/architecture.md §6): the clinical-record base, audit trail, signatures, recomputes.
+"""The Part 11 core (docs/architecture.md §6): the clinical-record base, audit trail, signatures.
 
 Every CRF model inherits ``ClinicalRecord``. Writes go through ``trialsite.records.services``
 (never ``QuerySet.update()``/``bulk_update()``), which keep the audit trail, the optimistic
@@ -320,3 +320,30 @@ class QueryMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.author_name}"
+
+
+class AuditAnchor(models.Model):
+    """A study's audit head at one moment, sealed with an HMAC whose key the database never holds.
+
+    Written by the periodic ``anchor_audit_heads`` task and ``manage.py audit_anchor`` (and to the
+    log). ``heads`` holds ``{"<content type id>:<pk>": [sequence, hash, object_repr]}`` for each
+    chain that grew since the study's previous anchor; ``prev_mac`` links the anchors of a study.
+    ``manage.py audit_verify`` reports every chain that no longer reaches its anchored row with the
+    anchored hash: a consistently re-hashed chain or a removed range. Rows are only ever inserted.
+    """
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="audit_anchors")
+    last_event_id = models.BigIntegerField()
+    last_hash = models.CharField(max_length=64)
+    event_count = models.PositiveBigIntegerField()
+    heads = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+    prev_mac = models.CharField(max_length=64, blank=True)
+    mac = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["study", "id"]
+        indexes = [models.Index(fields=["study", "-id"], name="audit_anchor_latest")]
+
+    def __str__(self) -> str:
+        return f"study {self.study_id}: audit head #{self.last_event_id} at {self.created_at}"

@@ -1,4 +1,4 @@
-"""Every write of a clinical record goes through here (docs/architecture.md §5, §6, §10 "A service").
+"""Every write of a clinical record goes through here (architecture.md §5, §6, §10 "A service").
 
 One ``transaction.atomic`` per call: lock the row, compare versions, ``full_clean()``, save, write
 the audit row, run edit checks, bump the study's ``data_version``; the recompute is scheduled
@@ -292,7 +292,7 @@ def submit_record(
     )
 
 
-# --- Electronic signatures (docs/architecture.md §6; Django auth/tokens.py `_make_hash_value`) -----------
+# --- Electronic signatures (docs/architecture.md §6; Django auth/tokens.py) ------------------
 
 content_hash = selectors.content_hash
 

@@ -1,4 +1,4 @@
-"""Celery tasks of the records core: thin, idempotent wrappers (docs/architecture.md §10 "A task")."""
+"""Celery tasks of the records core: thin, idempotent wrappers (architecture.md §10 "A task")."""
 
 from __future__ import annotations
 

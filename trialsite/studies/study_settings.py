@@ -3,7 +3,7 @@
 The document is a JSON object of *sections*, one per rules module (``enrollment``, ``safety``,
 ``dosing``, ``efficacy``) plus structured sections (dose levels, DLT criteria, visit schedule).
 Each clinical app registers its sections in ``AppConfig.ready()`` — the studies layer stays the
-lowest layer and never imports the apps above it (docs/architecture.md §2). A section's defaults come from its
+lowest layer and never imports the apps above it (see docs). A section's defaults come from its
 rules module's ``SETTINGS_DEFAULTS`` so that the defaults live in exactly one place.
 
 Validation is strict: unknown sections or keys, wrong types and values outside a setting's choices

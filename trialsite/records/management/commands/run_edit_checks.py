@@ -39,9 +39,7 @@ class Command(BaseCommand):
         for record_model in models:
             rows = record_model._default_manager.all()
             if study:
-                rows = rows.filter(study__nct_id=study) | rows.filter(
-                    study__protocol_number=study
-                )
+                rows = rows.filter(study__nct_id=study) | rows.filter(study__protocol_number=study)
             for record in rows.iterator(chunk_size=500):
                 with transaction.atomic():
                     found = edit_checks.failures(record)
