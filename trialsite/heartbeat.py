@@ -25,8 +25,9 @@ INTERVAL_SECONDS = 10
 # Kept long after the last beat so /healthz can say when a worker was last seen.
 KEEP_SECONDS = 7 * 24 * 60 * 60
 
-# The running heartbeat's stop signal; each start gets its own, so a restart is never stopped.
+# The running heartbeat thread and its stop signal; each start gets its own signal.
 _stop: threading.Event | None = None
+_thread: threading.Thread | None = None
 
 
 def beat() -> None:
@@ -55,16 +56,23 @@ def _run(stop_event: threading.Event) -> None:
         stop_event.wait(INTERVAL_SECONDS)
 
 
+def running() -> bool:
+    return _thread is not None and _thread.is_alive() and not _stop.is_set()
+
+
 def start() -> None:
     """Start beating in this process (once); called when a worker starts."""
-    global _stop
-    if _stop is not None and not _stop.is_set():
+    global _stop, _thread
+    if running():
         return
     _stop = threading.Event()
-    threading.Thread(target=_run, args=(_stop,), name="trialsite-heartbeat", daemon=True).start()
+    _thread = threading.Thread(target=_run, args=(_stop,), name="trialsite-heartbeat", daemon=True)
+    _thread.start()
 
 
-def stop() -> None:
-    """Stop beating; called when a worker shuts down cleanly."""
+def stop(*, wait: bool = False) -> None:
+    """Stop beating (when a worker shuts down); ``wait`` until the last write is done."""
     if _stop is not None:
         _stop.set()
+    if wait and _thread is not None:
+        _thread.join(5)

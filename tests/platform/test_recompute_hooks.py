@@ -163,3 +163,14 @@ def test_a_pending_key_without_a_time_counts_as_lost(study, seen_versions):
     cache.set(recompute.pending_key(study.pk), 1)  # the format before keys carried a time
     assert recompute.enqueue(study.pk) is True
     assert seen_versions == [0]
+
+
+def test_a_hook_error_is_kept_to_one_short_line(study, extra_hooks):
+    def verbose_hook(study, data_version):
+        raise RuntimeError("x" * 5000 + "\nTraceback (most recent call last): ...")
+
+    extra_hooks("verbose", verbose_hook)
+    (error,) = recompute.run(study.pk).errors
+    assert error["hook"] == "verbose"
+    assert error["error"].startswith("RuntimeError: xxx") and len(error["error"]) == 300
+    assert "Traceback" not in error["error"]

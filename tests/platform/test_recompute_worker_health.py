@@ -15,12 +15,21 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def broker_up(settings, monkeypatch):
-    """A broker is configured and answers, with 3 tasks waiting (the broker is mocked)."""
+    """A broker is configured and answers, with 3 tasks waiting (the broker is mocked).
+
+    A worker thread of the integration tests may be beating in this process: it is paused, so
+    only the test writes the heartbeat.
+    """
     settings.CELERY_BROKER_URL = "redis://broker.invalid:6379/0"
     monkeypatch.setattr(health, "check_broker", lambda: ("ok", 3))
+    was_running = heartbeat.running()
+    heartbeat.stop(wait=True)
     cache.delete(heartbeat.KEY)
     yield
+    heartbeat.stop(wait=True)
     cache.delete(heartbeat.KEY)
+    if was_running:
+        heartbeat.start()
 
 
 def test_in_eager_mode_there_is_no_worker_to_miss(client, settings):

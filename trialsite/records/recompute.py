@@ -156,9 +156,11 @@ def enqueue(study_id: int) -> bool:
     return True
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    """``ExceptionClass: first line of the message``, at most ``limit`` characters."""
     lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0] if lines else ''}".strip().rstrip(":")
+    text = f"{type(exc).__name__}: {lines[0] if lines else ''}".strip().rstrip(":")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _run_hook(name: str, hook: Hook, study, data_version: int) -> tuple[dict | None, str | None]:
