@@ -190,14 +190,25 @@ CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
-# Reliability: a task is acknowledged only after it ran, and redelivered if its worker died.
+# Seconds a burst of saves is gathered before one recompute runs (DESIGN.md §5.3).
+RECOMPUTE_COALESCE_SECONDS = env_int("RECOMPUTE_COALESCE_SECONDS", 2, minimum=0)
+# Seconds between beat sweeps that re-enqueue studies whose derived state is older than their data
+# (a lost task, a dead worker: DESIGN.md §5.5, issue 9 §3).
+RECOMPUTE_SWEEP_SECONDS = env_int("RECOMPUTE_SWEEP_SECONDS", 60, minimum=1)
+# Reliability (issue 9 §3): a task is acknowledged only after it ran, and re-queued when its worker
+# process is lost; prefetch one, so a dying worker holds at most one unacknowledged task.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
-# Longer than any task's hard limit, so Redis never redelivers a task that is still running.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+# Redis redelivers a task nobody acknowledged within this time: sized to the longest task (its
+# hard limit, plus the coalescing countdown and a minute's margin), so a running task is never
+# delivered twice and one lost with a killed worker comes back in minutes, not hours. Lost
+# recomputes come back sooner still: the sweep takes over their pending key.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + RECOMPUTE_COALESCE_SECONDS + 60
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "trialsite"
 CELERY_TIMEZONE = "UTC"
@@ -205,7 +216,7 @@ CELERY_BEAT_SCHEDULE = {
     # architecture.md §5.5: a lost task or a dead worker cannot leave a stale decision standing.
     "sweep-stale-studies": {
         "task": "trialsite.records.tasks.sweep_stale_studies",
-        "schedule": timedelta(minutes=5),
+        "schedule": timedelta(seconds=RECOMPUTE_SWEEP_SECONDS),
     },
     # Issue 9 §1: each study's audit head, sealed with AUDIT_ANCHOR_KEY, to a table and the log.
     "anchor-audit-heads": {
@@ -213,8 +224,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=env_int("AUDIT_ANCHOR_MINUTES", 60, minimum=1)),
     },
 }
-# Seconds a burst of saves is gathered before one recompute runs (docs/architecture.md §5.3).
-RECOMPUTE_COALESCE_SECONDS = env_int("RECOMPUTE_COALESCE_SECONDS", 2, minimum=0)
+# /healthz answers 503 when a broker is configured and the newest worker heartbeat is older.
+WORKER_HEARTBEAT_MAX_AGE_SECONDS = 60
 
 # --- Authentication and sessions ---------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
 from trialsite import health, views
+from trialsite.records import recompute_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,6 +12,7 @@ urlpatterns = [
     path("study/switch/", views.switch_study, name="switch-study"),
     path("study/settings/", views.study_settings, name="study-settings"),
     path("study/audit/", views.audit_trail, name="audit-trail"),
+    path("study/recompute/", recompute_views.recompute_status, name="recompute-status"),
     path(
         "accounts/login/",
         login_not_required(auth_views.LoginView.as_view(redirect_authenticated_user=True)),

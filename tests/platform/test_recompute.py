@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from tests.testapp.models import VitalSigns
+from trialsite import clock
 from trialsite.records import recompute, services
 from trialsite.records.models import RecomputeRun
 from trialsite.records.tasks import sweep_stale_studies
@@ -53,7 +54,7 @@ def test_a_rolled_back_save_schedules_nothing(study, site_a, coordinator_a, seen
 
 
 def test_a_waiting_recompute_absorbs_later_requests(study, seen_versions):
-    cache.set(recompute.pending_key(study.pk), 1)
+    cache.set(recompute.pending_key(study.pk), clock.now().timestamp())
     assert recompute.enqueue(study.pk) is False
     cache.delete(recompute.pending_key(study.pk))
     assert recompute.enqueue(study.pk) is True

@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from trialsite.records.models import ClinicalRecord
+from trialsite.records.models import ClinicalRecord, Snapshot
 from trialsite.studies.models import Site
 
 
@@ -20,3 +20,19 @@ class VitalSigns(ClinicalRecord):
 
     def __str__(self):
         return f"Vital signs {self.subject_label}"
+
+
+class VitalsSummary(Snapshot):
+    """A test-only snapshot: per study and site, how many vital-signs forms and their weight."""
+
+    site_code = models.CharField(max_length=10)
+    forms = models.PositiveIntegerField()
+    total_weight_kg = models.DecimalField(max_digits=9, decimal_places=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "site_code"], name="vitals_summary_per_site")
+        ]
+
+    def __str__(self):
+        return f"Vitals summary {self.site_code} @ data v{self.data_version}"

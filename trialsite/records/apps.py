@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def grant_after_migrate(sender, using, **kwargs):
@@ -23,8 +24,16 @@ class RecordsConfig(AppConfig):
     label = "records"
     verbose_name = "Clinical records, audit trail and signatures"
 
-    def ready(self):
-        # Registers the audit anchor task with Celery (tasks.py is not its home).
-        from trialsite.records import audit_tasks, checks  # noqa: F401
+    def ready(self) -> None:
+        from trialsite import navigation
+
+        # Registers the audit anchor task and the tasks recompute sends with Celery.
+        from trialsite.records import audit_tasks, checks, tasks  # noqa: F401
+        from trialsite.studies.roles import Action
 
         post_migrate.connect(grant_after_migrate, sender=self, dispatch_uid="records-grants")
+        navigation.register(
+            navigation.NavItem(
+                _("Recompute status"), "recompute-status", Action.MANAGE_STUDY, order=920
+            )
+        )

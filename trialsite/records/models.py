@@ -190,13 +190,18 @@ class Signature(models.Model):
 
 
 class RecomputeRun(models.Model):
-    """One run of a study's recomputations, stamped with the ``data_version`` it saw."""
+    """One run of a study's recomputations, stamped with the ``data_version`` it saw.
+
+    ``results`` holds each hook's summary; ``errors`` lists the hooks that failed, as
+    ``{"hook": name, "error": "ExceptionClass: message"}`` (the traceback is in the worker log).
+    """
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="recompute_runs")
     data_version = models.PositiveBigIntegerField()
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField()
     results = models.JSONField(default=dict)
+    errors = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -204,6 +209,22 @@ class RecomputeRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study_id} @ data v{self.data_version}"
+
+
+class Snapshot(models.Model):
+    """Abstract base of a study-wide derived result (DESIGN.md §5 "A snapshot").
+
+    Subclasses add their key fields (e.g. ``dose_level``) and values, and a unique constraint on
+    ``study`` plus the key fields; ``records.recompute.store_snapshot`` writes them only when the
+    data they came from is newer than what is stored.
+    """
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="+")
+    data_version = models.PositiveBigIntegerField(_("data version"))
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        abstract = True
 
 
 class Notification(models.Model):

@@ -1,4 +1,4 @@
-"""Reads of the records core: signatures and their validity, a record's audit trail.
+"""Reads of the records core: signatures, a record's audit trail, the recompute status.
 
 Pages, the API and services ask here rather than querying ``Signature`` or ``AuditEvent``
 themselves, so "is this record still signed?" has one answer everywhere.
@@ -6,6 +6,7 @@ themselves, so "is this record still signed?" has one answer everywhere.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from trialsite.records.models import AuditEvent, ClinicalRecord, Signature
+from trialsite.records import recompute
+from trialsite.records.models import AuditEvent, ClinicalRecord, RecomputeRun, Signature
 
 
 def content_hash(record: ClinicalRecord) -> str:
@@ -86,3 +88,40 @@ def audit_trail(record: models.Model):
     return AuditEvent.objects.filter(
         content_type=ContentType.objects.get_for_model(type(record)), object_id=str(record.pk)
     ).order_by("sequence")
+
+
+@dataclass(frozen=True)
+class RecomputeStatus:
+    """What a study administrator needs to see about the study's recomputations."""
+
+    data_version: int
+    runs: list[RecomputeRun]
+    waiting_since: dt.datetime | None
+
+    @property
+    def latest(self) -> RecomputeRun | None:
+        return self.runs[0] if self.runs else None
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.latest is not None and self.latest.data_version >= self.data_version
+
+    @property
+    def failing_hooks(self) -> list[dict]:
+        """The hooks that failed in the latest run (their snapshots are stale until fixed)."""
+        return list(self.latest.errors) if self.latest else []
+
+
+def recompute_status(study, *, limit: int = 20) -> RecomputeStatus:
+    """The study's newest runs, newest first (one query), and whether a recompute is waiting."""
+    runs = list(
+        RecomputeRun.objects.filter(study=study)
+        .only("data_version", "started_at", "finished_at", "results", "errors")
+        .order_by("-id")[:limit]
+    )
+    since = recompute.pending_since(study.pk)
+    return RecomputeStatus(
+        data_version=study.data_version,
+        runs=runs,
+        waiting_since=dt.datetime.fromtimestamp(since, tz=dt.UTC) if since else None,
+    )
