@@ -39,6 +39,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
+from rulekit.validation import choice
+
 Number = int | float | Decimal
 
 # ---------------------------------------------------------------------------------------------
@@ -142,16 +144,8 @@ def settings_for(function: Callable[..., object], settings: Mapping[str, object]
 
 
 def _choice(name: str, value: object) -> object:
-    allowed = SETTINGS_CHOICES[name]
-    if isinstance(value, bool) or any(isinstance(a, bool) for a in allowed):
-        ok = any(value is a or (type(value) is type(a) and value == a) for a in allowed)
-    else:
-        ok = value in allowed
-    if not ok:
-        raise ValueError(
-            f"{name} must be one of {', '.join(repr(a) for a in allowed)}; got {value!r}"
-        )
-    return value
+    """Check a setting's value against ``SETTINGS_CHOICES[name]``."""
+    return choice(value, name, SETTINGS_CHOICES[name])
 
 
 def _dec(name: str, value: object) -> Decimal:

@@ -25,6 +25,8 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 from types import MappingProxyType
 
+from rulekit.validation import choice
+
 __all__ = [
     "CRITERIA",
     "FACT_KEYS",
@@ -233,13 +235,6 @@ def _parse_creatinine_unit(value: object, name: str = "unit") -> str:
     raise ValueError(f"{name} must be one of 'mg/dL', 'umol/L', 'µmol/L', got {value!r}")
 
 
-def _choice(value: object, name: str, choices: tuple) -> str:
-    if value not in choices:
-        allowed = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-    return value  # type: ignore[return-value]
-
-
 def subtract_months(on_date: date, months: int) -> date:
     """`on_date` minus whole calendar months, clamped to the month's last day.
 
@@ -315,7 +310,7 @@ def _creatinine_clearance_decimal(
     sex_code = _parse_sex(sex)
     scr = _number(creatinine, "creatinine", positive=True)
     unit_code = _parse_creatinine_unit(unit)
-    weight_rule = _choice(cg_weight, "cg_weight", SETTINGS_CHOICES["cg_weight"])
+    weight_rule = choice(cg_weight, "cg_weight", SETTINGS_CHOICES["cg_weight"])
     with localcontext() as ctx:
         ctx.prec = _PRECISION
         if weight_rule == "actual":
@@ -1174,7 +1169,7 @@ def age_criterion_met(
     ``age_rule`` [SETTING]: "completed_years" admits 18 ≤ completed years ≤ 70 (up to the day
     before the 71st birthday); "exact_age" stops on the 70th birthday itself.
     """
-    _choice(age_rule, "age_rule", SETTINGS_CHOICES["age_rule"])
+    choice(age_rule, "age_rule", SETTINGS_CHOICES["age_rule"])
     age = age_in_years(birth_date, icf_date)
     if age_rule == "completed_years":
         return 18 <= age <= 70
@@ -1962,16 +1957,16 @@ def _validated_settings(
     if int(bp_min_readings) < 1:
         raise ValueError(f"bp_min_readings must be a whole number ≥ 1, got {bp_min_readings!r}")
     return {
-        "age_rule": _choice(age_rule, "age_rule", SETTINGS_CHOICES["age_rule"]),
-        "cg_weight": _choice(cg_weight, "cg_weight", SETTINGS_CHOICES["cg_weight"]),
+        "age_rule": choice(age_rule, "age_rule", SETTINGS_CHOICES["age_rule"]),
+        "cg_weight": choice(cg_weight, "cg_weight", SETTINGS_CHOICES["cg_weight"]),
         "antigen_positive_threshold_pct": _number(
             antigen_positive_threshold_pct, "antigen_positive_threshold_pct", maximum=100
         ),
         "bp_min_readings": int(bp_min_readings),
-        "qtcf_aggregate": _choice(
+        "qtcf_aggregate": choice(
             qtcf_aggregate, "qtcf_aggregate", SETTINGS_CHOICES["qtcf_aggregate"]
         ),
-        "malignancy_exemption_rule": _choice(
+        "malignancy_exemption_rule": choice(
             malignancy_exemption_rule,
             "malignancy_exemption_rule",
             SETTINGS_CHOICES["malignancy_exemption_rule"],

@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
 
+from rulekit.validation import allowed_text, choice
+
 __all__ = [
     "AE_CATEGORIES",
     "CONSCIOUSNESS_LEVELS",
@@ -123,25 +125,8 @@ def settings_for(function: Callable[..., object], settings: Mapping[str, object]
 # ---------------------------------------------------------------------------------------------
 
 
-def _allowed_text(allowed: Iterable[object]) -> str:
-    return ", ".join(repr(a) for a in allowed)
-
-
 def _setting_choice(value: object, name: str) -> str:
-    allowed = SETTINGS_CHOICES[name]
-    if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{name} must be one of {_allowed_text(allowed)}; got {value!r}")
-    return value
-
-
-def _choice(value: object, name: str, allowed: Iterable[str]) -> str:
-    """Exact match of a coded value (lower-cased and stripped first)."""
-    allowed = tuple(allowed)
-    if isinstance(value, str):
-        key = value.strip().lower()
-        if key in allowed:
-            return key
-    raise ValueError(f"{name} must be one of {_allowed_text(allowed)}; got {value!r}")
+    return choice(value, name, SETTINGS_CHOICES[name])
 
 
 def _decimal(
@@ -282,7 +267,7 @@ def oxygen_category(device: str, flow_l_min: float | None = None) -> str:
     grade errs on the side of the patient). Flow is ignored for masks, blow-by and positive
     pressure. Room air with a flow above 0 is contradictory and raises ``ValueError``.
     """
-    name = _choice(device, "device", OXYGEN_DEVICES)
+    name = choice(device, "device", OXYGEN_DEVICES, normalize=True)
     flow = _decimal(flow_l_min, "flow_l_min", minimum=0, allow_none=True)
     if name == "room_air":
         if flow is not None and flow > 0:
@@ -334,7 +319,7 @@ def hypotension_category(*, hypotension: bool, vasopressors: Sequence[str] = ())
     for raw in names:
         key = raw.strip().lower() if isinstance(raw, str) else raw
         key = _VASOPRESSOR_ALIASES.get(key, key)
-        drugs.add(_choice(key, "vasopressors", VASOPRESSORS))
+        drugs.add(choice(key, "vasopressors", VASOPRESSORS, normalize=True))
     others = drugs - {"vasopressin"}
     if len(others) >= 2:
         return "multiple_vasopressors"
@@ -379,8 +364,8 @@ def crs_assessment(
     ``crs_icans_scale="CTCAE5"``, NCI CTCAE v5.0 "Cytokine release syndrome" (RULES.md §2.3).
     """
     scale = _setting_choice(crs_icans_scale, "crs_icans_scale")
-    hypo = _choice(hypotension, "hypotension", HYPOTENSION_CATEGORIES)
-    oxy = _choice(oxygen, "oxygen", OXYGEN_CATEGORIES)
+    hypo = choice(hypotension, "hypotension", HYPOTENSION_CATEGORIES, normalize=True)
+    oxy = choice(oxygen, "oxygen", OXYGEN_CATEGORIES, normalize=True)
     if not isinstance(fever_treated, bool):
         raise ValueError(f"fever_treated must be True or False; got {fever_treated!r}")
     temp = _decimal(temperature_c, "temperature_c", allow_none=True)
@@ -606,7 +591,9 @@ def icans_grade(
             "Encephalopathy, Seizure) as CTCAE v5.0 terms, or use crs_icans_scale 'ASTCT2019'"
         )
     score = _whole(ice_score, "ice_score", low=0, high=10, allow_none=True)
-    loc = CONSCIOUSNESS_LEVELS[_choice(consciousness, "consciousness", CONSCIOUSNESS_LEVELS)]
+    loc = CONSCIOUSNESS_LEVELS[
+        choice(consciousness, "consciousness", CONSCIOUSNESS_LEVELS, normalize=True)
+    ]
     if loc == 4 and score not in (None, 0):
         raise ValueError(
             f"ice_score must be 0 or None when consciousness is 'unarousable' (an unarousable "
@@ -614,9 +601,9 @@ def icans_grade(
         )
     grades = [
         loc,
-        SEIZURE_TYPES[_choice(seizure, "seizure", SEIZURE_TYPES)],
-        MOTOR_FINDINGS[_choice(motor, "motor", MOTOR_FINDINGS)],
-        RAISED_ICP_FINDINGS[_choice(raised_icp, "raised_icp", RAISED_ICP_FINDINGS)],
+        SEIZURE_TYPES[choice(seizure, "seizure", SEIZURE_TYPES, normalize=True)],
+        MOTOR_FINDINGS[choice(motor, "motor", MOTOR_FINDINGS, normalize=True)],
+        RAISED_ICP_FINDINGS[choice(raised_icp, "raised_icp", RAISED_ICP_FINDINGS, normalize=True)],
     ]
     if score is not None:
         grades.append(_ice_domain_grade(score))
@@ -725,7 +712,7 @@ def _canonical_unit(unit: str | None, term: CTCAETerm) -> str:
             if allowed.lower() == key:
                 return allowed
     raise ValueError(
-        f"unit {unit!r} is not allowed for {term.term!r}; allowed: {_allowed_text(term.units)}"
+        f"unit {unit!r} is not allowed for {term.term!r}; allowed: {allowed_text(term.units)}"
     )
 
 
@@ -736,7 +723,7 @@ def _canonical_term(term: object) -> CTCAETerm:
             if name.lower() == key:
                 return spec
     raise ValueError(
-        f"term must be a lab-gradable CTCAE v5.0 term, one of {_allowed_text(CTCAE_TERMS)}; "
+        f"term must be a lab-gradable CTCAE v5.0 term, one of {allowed_text(CTCAE_TERMS)}; "
         f"got {term!r}"
     )
 
@@ -1082,7 +1069,7 @@ class DLTCriteria:
         )  # fmt: skip
         _decimal(self.recovery_anc_10e9_l, "recovery_anc_10e9_l", minimum=0)
         _decimal(self.recovery_platelets_10e9_l, "recovery_platelets_10e9_l", minimum=0)
-        _choice(self.recovery_rule, "recovery_rule", _RECOVERY_RULES)
+        choice(self.recovery_rule, "recovery_rule", _RECOVERY_RULES, normalize=True)
         put("recovery_lookback_days", _whole(self.recovery_lookback_days,
                                              "recovery_lookback_days", low=0))  # fmt: skip
 
@@ -1091,10 +1078,10 @@ class DLTCriteria:
     ) -> tuple[str, ...]:
         value = getattr(self, name)
         if isinstance(value, str) or not isinstance(value, Iterable):
-            raise ValueError(f"{name} must be a list drawn from {_allowed_text(allowed)}")
-        items = tuple(_choice(v, name, allowed) for v in value)
+            raise ValueError(f"{name} must be a list drawn from {allowed_text(allowed)}")
+        items = tuple(choice(v, name, allowed, normalize=True) for v in value)
         if not items and not allow_empty:
-            raise ValueError(f"{name} must name at least one of {_allowed_text(allowed)}")
+            raise ValueError(f"{name} must name at least one of {allowed_text(allowed)}")
         return tuple(dict.fromkeys(items))
 
     @staticmethod
@@ -1155,8 +1142,8 @@ class DLTCriteria:
         unknown = sorted(set(data) - set(allowed))
         if unknown:
             raise ValueError(
-                f"unknown DLT criteria key(s) {_allowed_text(unknown)}; allowed keys: "
-                f"{_allowed_text(allowed)}"
+                f"unknown DLT criteria key(s) {allowed_text(unknown)}; allowed keys: "
+                f"{allowed_text(allowed)}"
             )
         values = {}
         for name, value in data.items():
@@ -1212,13 +1199,15 @@ class AdverseEventFacts:
     def __post_init__(self) -> None:
         if not isinstance(self.term, str) or not self.term.strip():
             raise ValueError(f"term must be a non-empty CTCAE term text; got {self.term!r}")
-        object.__setattr__(self, "category", _choice(self.category, "category", AE_CATEGORIES))
+        object.__setattr__(
+            self, "category", choice(self.category, "category", AE_CATEGORIES, normalize=True)
+        )
         object.__setattr__(self, "grade", _whole(self.grade, "grade", low=1, high=5))
         if self.relatedness is not None:
             object.__setattr__(
                 self,
                 "relatedness",
-                _choice(self.relatedness, "relatedness", RELATEDNESS_CATEGORIES),
+                choice(self.relatedness, "relatedness", RELATEDNESS_CATEGORIES, normalize=True),
             )
         object.__setattr__(self, "onset_study_day", _whole(self.onset_study_day, "onset_study_day"))
         severe_day = _whole(self.grade_3_study_day, "grade_3_study_day", allow_none=True)
