@@ -41,11 +41,21 @@ from safety.rules.crs import (
     hypotension_present,
     oxygen_category,
 )
-from safety.rules.ctcae import CTCAE_CLINICAL_TERMS, CTCAE_TERMS, CTCAETerm, ctcae_lab_grade
+from safety.rules.ctcae import (
+    BASELINE_NOT_RECORDED,
+    BASELINE_TERMS,
+    CTCAE_CLINICAL_TERMS,
+    CTCAE_TERMS,
+    CTCAELabGrade,
+    CTCAETerm,
+    ctcae_lab_assessment,
+    ctcae_lab_grade,
+)
 from safety.rules.dlt_candidate import AdverseEventFacts, DLTAssessment, dlt_candidate
 from safety.rules.dlt_criteria import (
     AE_CATEGORIES,
     DEFAULT_DLT_CRITERIA,
+    ELECTROLYTE_TERMS,
     RELATEDNESS_CATEGORIES,
     DLTCriteria,
 )
@@ -62,6 +72,11 @@ from safety.rules.icans import (
 from safety.rules.settings import SETTINGS_CHOICES, SETTINGS_DEFAULTS, settings_for
 
 __all__ = [
+    "BASELINE_NOT_RECORDED",
+    "BASELINE_TERMS",
+    "CTCAELabGrade",
+    "ELECTROLYTE_TERMS",
+    "ctcae_lab_assessment",
     "AE_CATEGORIES",
     "AdverseEventFacts",
     "BloodCount",

@@ -21,19 +21,23 @@ from safety.rules.dlt_criteria import DEFAULT_DLT_CRITERIA, DLTCriteria, _bool, 
 @dataclass(frozen=True, kw_only=True)
 class BloodCount:
     """One blood count after infusion: study day (Day 0 = infusion), ANC and platelets in
-    x10^9/L (``None`` = not measured), and whether a platelet transfusion was given in the 7
-    days before it."""
+    x10^9/L and haemoglobin in g/dL (``None`` = not measured), and whether a platelet or a
+    red-cell transfusion was given in the 7 days before it."""
 
     study_day: int
     anc_10e9_l: int | float | Decimal | None = None
     platelets_10e9_l: int | float | Decimal | None = None
     platelet_transfusion_within_7_days: bool = False
+    hemoglobin_g_dl: int | float | Decimal | None = None
+    red_cell_transfusion_within_7_days: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "study_day", _whole(self.study_day, "study_day"))
         _decimal(self.anc_10e9_l, "anc_10e9_l", minimum=0, allow_none=True)
         _decimal(self.platelets_10e9_l, "platelets_10e9_l", minimum=0, allow_none=True)
         _bool(self.platelet_transfusion_within_7_days, "platelet_transfusion_within_7_days")
+        _decimal(self.hemoglobin_g_dl, "hemoglobin_g_dl", minimum=0, allow_none=True)
+        _bool(self.red_cell_transfusion_within_7_days, "red_cell_transfusion_within_7_days")
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,9 @@ class CountRecoveryAssessment:
 
     status: "recovered" | "not_recovered" (hematologic DLT candidate) | "pending" (recovery day
     not reached, or no usable count yet) | "not_assessable" (left the study before the recovery
-    day without recovering) | "not_applicable" (the criteria have no hematologic rule).
+    day without recovering, or no usable count recorded by the recovery day + the criteria's
+    ``recovery_grace_days``: a data query) | "not_applicable" (the criteria have no hematologic
+    rule).
     recovery_day: the criteria's day. count_day: the study day of the count that decided.
     reasons: sentences an investigator reads.
     """
@@ -73,9 +79,21 @@ def _count_meets(count: BloodCount, criteria: DLTCriteria) -> bool | None:
         and criteria.recovery_excludes_transfused_platelets
     ):
         plt_ok = False
-    if anc_ok is False or plt_ok is False:
+    checks = [anc_ok, plt_ok]
+    if criteria.recovery_hemoglobin_g_dl is not None:
+        hgb = _decimal(count.hemoglobin_g_dl, "hemoglobin_g_dl", allow_none=True)
+        limit = _decimal(criteria.recovery_hemoglobin_g_dl, "recovery_hemoglobin_g_dl")
+        hgb_ok = None if hgb is None else hgb >= limit
+        if (
+            hgb_ok
+            and count.red_cell_transfusion_within_7_days
+            and criteria.recovery_excludes_transfused_red_cells
+        ):
+            hgb_ok = False
+        checks.append(hgb_ok)
+    if False in checks:
         return False
-    if anc_ok and plt_ok:
+    if all(checks):
         return True
     return None
 
@@ -98,6 +116,11 @@ def assess_count_recovery(
     count from Day 0 to the recovery day (and can report recovery before that day). Counts after
     the recovery day are ignored. ``as_of_day`` is today's study day, whose data may still be
     incomplete: on the recovery day itself a failing earlier count waits for that day's count.
+    With no usable count in the lookback by Day X + ``recovery_grace_days`` (default 7) the
+    result is "not_assessable", never pending for ever: pending through Day X + 7 (that day's
+    data may still come in), not assessable from Day X + 8. A haemoglobin threshold
+    (``recovery_hemoglobin_g_dl``) is optional; a haemoglobin within 7 days after red cells does
+    not count, as a platelet count within 7 days after platelets does not.
     Whether cytopenia comes from persistent leukemia rather than the product is for the
     investigator, who confirms every candidate.
     """
@@ -151,6 +174,15 @@ def assess_count_recovery(
         for c in items
         if first_lookback <= c.study_day <= day and _count_meets(c, criteria) is not None
     ]
+    if not usable and as_of > day + criteria.recovery_grace_days:
+        return CountRecoveryAssessment(
+            "not_assessable",
+            day,
+            None,
+            (f"No usable blood count between Day {first_lookback} and Day {day} by Day "
+             f"{day + criteria.recovery_grace_days}: count recovery cannot be assessed; a data "
+             f"query is needed.",),
+        )  # fmt: skip
     if not usable:
         return CountRecoveryAssessment(
             "pending",

@@ -255,3 +255,63 @@ def _creatinine_grade(x: Decimal, uln: Decimal, baseline: Decimal | None, rule: 
     if rule == "only_above_uln" and x <= uln:
         return 0
     return max(by_uln, by_baseline)
+
+
+#: Terms whose grade reads the baseline (RULES.md §3.4); without one they grade against normal.
+BASELINE_TERMS: frozenset[str] = frozenset(
+    {*_LIVER_MULTIPLES, "Creatinine increased"},
+)
+BASELINE_NOT_RECORDED = "baseline_not_recorded"
+
+
+@dataclass(frozen=True)
+class CTCAELabGrade:
+    """A CTCAE v5.0 lab grade with the flags a data manager acts on.
+
+    grade: as ``ctcae_lab_grade`` returns it (0-4, or ``None`` when it cannot be determined).
+    flags: ``"baseline_not_recorded"`` when the term has baseline-relative criteria (ALT, AST,
+    bilirubin, creatinine) and no baseline was given: the grade was read against a normal
+    baseline and a data query should ask for the baseline value.
+    """
+
+    grade: int | None
+    flags: tuple[str, ...] = ()
+
+    @property
+    def needs_query(self) -> bool:
+        """True when a flag asks for a data query."""
+        return bool(self.flags)
+
+
+def ctcae_lab_assessment(
+    term: str,
+    value: float | None,
+    *,
+    lln: float | None = None,
+    uln: float | None = None,
+    baseline: float | None = None,
+    unit: str | None = None,
+    creatinine_baseline_rule: str = "literal",
+    hemoglobin_mmol_l_cutoffs: str = "converted",
+) -> CTCAELabGrade:
+    """``ctcae_lab_grade`` plus its flags (same parameters, same grade).
+
+    Why: a missing baseline for ALT, AST, bilirubin or creatinine is graded as a normal baseline
+    (NCI CTCAE v5.0 gives no rule for an unknown baseline; admiral treats it as normal), but the
+    grade may then be too high for a subject whose baseline was abnormal, so the result carries
+    "baseline_not_recorded" and the safety app opens a data query on it. The contract's
+    ``ctcae_lab_grade`` keeps returning a plain int.
+    """
+    grade = ctcae_lab_grade(
+        term,
+        value,
+        lln=lln,
+        uln=uln,
+        baseline=baseline,
+        unit=unit,
+        creatinine_baseline_rule=creatinine_baseline_rule,
+        hemoglobin_mmol_l_cutoffs=hemoglobin_mmol_l_cutoffs,
+    )
+    spec = _canonical_term(term)
+    flags = (BASELINE_NOT_RECORDED,) if spec.term in BASELINE_TERMS and baseline is None else ()
+    return CTCAELabGrade(grade, flags)

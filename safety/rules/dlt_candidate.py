@@ -93,7 +93,7 @@ class DLTAssessment:
     is_candidate: True / False / ``None`` (data needed is missing: resolution unknown and the
     allowed hours not yet elapsed, or relatedness not assessed). code: machine-readable reason
     ("fatal", "crs_grade", "icans_grade", "non_hematologic_grade", "hematologic_grade",
-    "unresolved", "resolved_in_time", "resolution_pending", "exempt_term",
+    "unresolved", "resolved_in_time", "resolution_pending", "exempt_term", "exempt_electrolyte",
     "hematologic_expected", "below_threshold", "not_related", "relatedness_pending").
     reasons: sentences an investigator reads. The investigator confirms every candidate.
     """
@@ -126,6 +126,18 @@ def _clinical_verdict(
             f"{term} grade {grade} is an expected CAR-T event (exempt up to grade {exempt}) "
             f"and is not a DLT.",
         )
+    if event.category == "non_hematologic" and grade == 3 and criteria.is_electrolyte(term):
+        limit = _decimal(criteria.electrolyte_correction_hours, "electrolyte_correction_hours")
+        corrected = _decimal(
+            event.hours_to_grade_2_or_less, "hours_to_grade_2_or_less", allow_none=True
+        )
+        if corrected is not None and corrected <= limit:
+            return (
+                False,
+                "exempt_electrolyte",
+                f"{term} grade 3 was corrected to grade <= 2 in {_fmt(corrected)} h, within "
+                f"{_fmt(limit)} h: an electrolyte abnormality corrected in time is not a DLT.",
+            )
     if event.category == "hematologic":
         threshold = criteria.hematologic_event_dlt_grade
         if threshold is not None and grade >= threshold:

@@ -50,6 +50,21 @@ def _json_number(value: Decimal | int | float) -> int | float:
     return value
 
 
+#: CTCAE v5.0 electrolyte abnormalities (Metabolism and nutrition disorders) exempt from the
+#: grade-3 DLT rule when corrected within 72 h.
+ELECTROLYTE_TERMS: tuple[str, ...] = (
+    "Hypercalcemia",
+    "Hyperkalemia",
+    "Hypermagnesemia",
+    "Hypernatremia",
+    "Hypocalcemia",
+    "Hypokalemia",
+    "Hypomagnesemia",
+    "Hyponatremia",
+    "Hypophosphatemia",
+)
+
+
 @dataclass(frozen=True)
 class DLTCriteria:
     """The study's dose-limiting-toxicity definition, stored on the Study as JSON.
@@ -62,14 +77,17 @@ class DLTCriteria:
     * any related grade 5 event;
     * grade 4 CRS, or grade 3 CRS that does not resolve to grade <= 2 within 72 h;
     * grade >= 3 ICANS;
-    * grade >= 3 related non-hematologic toxicity that does not resolve to grade <= 2 within
+    * grade 4 related non-hematologic toxicity, regardless of duration
+      (``grade4_nonheme_always_dlt``);
+    * grade 3 related non-hematologic toxicity that does not resolve to grade <= 2 within
       72 h (so a grade 3 lab abnormality that resolves within 72 h is not a DLT);
     * failure of count recovery: ANC >= 0.5 and platelets >= 20 x10^9/L not reached by Day 28.
 
     Exempt by default (expected CAR-T events): grade 3 CRS that resolves within 72 h,
     cytopenias before the recovery day (hematologic events are never DLTs by grade alone),
-    grade 3 "Fever" and grade 3 "Febrile neutropenia" (``exempt_terms``), and grade 3
-    non-hematologic events that resolve within 72 h.
+    grade 3 "Fever" and grade 3 "Febrile neutropenia" (``exempt_terms``), grade 3 electrolyte
+    abnormalities corrected within 72 h (``electrolyte_terms``), and grade 3 non-hematologic
+    events that resolve within 72 h.
 
     Fields (every one is a key of ``to_dict()`` / ``from_dict()``):
 
@@ -106,6 +124,19 @@ class DLTCriteria:
         the +/- 7-day count window of RULES.md §1.1).
     recovery_excludes_transfused_platelets: a platelet count taken within 7 days of a
         platelet transfusion is not evidence of recovery (default True).
+    recovery_hemoglobin_g_dl: haemoglobin (g/dL, inclusive) that recovery also needs; ``None``
+        (default) = haemoglobin is not part of recovery.
+    recovery_excludes_transfused_red_cells: a haemoglobin taken within 7 days of a red-cell
+        transfusion is not evidence of recovery (default True), as for platelets.
+    recovery_grace_days: days after the recovery day by which a usable count must be recorded;
+        with none by then the result is "not_assessable" (a data query), never pending for
+        ever (default 7).
+    grade4_nonheme_always_dlt: a related grade 4 non-haematologic toxicity is a DLT regardless
+        of its duration (default True); False leaves grade 4 to the resolve-within-hours rule.
+    electrolyte_terms / electrolyte_correction_hours: grade 3 electrolyte abnormalities
+        (CTCAE v5.0 metabolism terms) corrected to grade <= 2 within that many hours (72,
+        inclusive) are exempt, like fever and febrile neutropenia, even where the study makes
+        grade 3 non-haematologic toxicity a DLT at once.
     related_grade_categories: categories whose related grades feed ``max_related_grade`` (the
         ATD trigger). Default crs, icans, non_hematologic: expected myelosuppression would
         otherwise trigger every ATD cohort.
@@ -132,6 +163,12 @@ class DLTCriteria:
     recovery_lookback_days: int = 7
     recovery_excludes_transfused_platelets: bool = True
     related_grade_categories: tuple[str, ...] = ("crs", "icans", "non_hematologic")
+    recovery_hemoglobin_g_dl: int | float | Decimal | None = None
+    recovery_excludes_transfused_red_cells: bool = True
+    recovery_grace_days: int = 7
+    grade4_nonheme_always_dlt: bool = True
+    electrolyte_terms: tuple[str, ...] = ELECTROLYTE_TERMS
+    electrolyte_correction_hours: int | float | Decimal = 72
 
     def __post_init__(self) -> None:
         def put(name: str, value: object) -> None:
@@ -146,6 +183,8 @@ class DLTCriteria:
             "crs_icans_presumed_related",
             "grade5_is_dlt",
             "recovery_excludes_transfused_platelets",
+            "recovery_excludes_transfused_red_cells",
+            "grade4_nonheme_always_dlt",
         ):
             _bool(getattr(self, name), name)
         for prefix in ("crs", "icans", "non_hematologic"):
@@ -177,8 +216,28 @@ class DLTCriteria:
         _decimal(self.recovery_anc_10e9_l, "recovery_anc_10e9_l", minimum=0)
         _decimal(self.recovery_platelets_10e9_l, "recovery_platelets_10e9_l", minimum=0)
         choice(self.recovery_rule, "recovery_rule", _RECOVERY_RULES, normalize=True)
+        self._extra_checks()
         put("recovery_lookback_days", _whole(self.recovery_lookback_days,
                                              "recovery_lookback_days", low=0))  # fmt: skip
+
+    def _extra_checks(self) -> None:
+        _decimal(
+            self.recovery_hemoglobin_g_dl, "recovery_hemoglobin_g_dl", minimum=0, allow_none=True
+        )
+        grace = _whole(self.recovery_grace_days, "recovery_grace_days", low=0)
+        object.__setattr__(self, "recovery_grace_days", grace)
+        _decimal(self.electrolyte_correction_hours, "electrolyte_correction_hours", positive=True)
+        terms = self.electrolyte_terms
+        if isinstance(terms, str) or not isinstance(terms, Iterable):
+            raise ValueError("electrolyte_terms must be a list of CTCAE term texts")
+        if not all(isinstance(t, str) and t.strip() for t in terms):
+            raise ValueError(f"electrolyte_terms must be CTCAE term texts; got {terms!r}")
+        object.__setattr__(self, "electrolyte_terms", tuple(t.strip() for t in terms))
+
+    def is_electrolyte(self, term: str) -> bool:
+        """Is ``term`` one of the electrolyte abnormalities (case-insensitive)?"""
+        key = term.strip().lower()
+        return any(t.lower() == key for t in self.electrolyte_terms)
 
     def _categories(
         self, name: str, allowed: tuple[str, ...], allow_empty: bool = False
@@ -218,9 +277,15 @@ class DLTCriteria:
         return None
 
     def category_rule(self, category: str) -> tuple[int | None, int | None, Decimal]:
-        """(DLT-at-once grade, DLT-if-unresolved grade, resolution hours) of a category."""
+        """(DLT-at-once grade, DLT-if-unresolved grade, resolution hours) of a category.
+
+        With ``grade4_nonheme_always_dlt`` the non-haematologic DLT-at-once grade is at most 4.
+        """
+        outright = getattr(self, f"{category}_dlt_grade")
+        if category == "non_hematologic" and self.grade4_nonheme_always_dlt:
+            outright = 4 if outright is None else min(outright, 4)
         return (
-            getattr(self, f"{category}_dlt_grade"),
+            outright,
             getattr(self, f"{category}_unresolved_dlt_grade"),
             _decimal(getattr(self, f"{category}_resolution_hours"), "resolution_hours"),
         )
