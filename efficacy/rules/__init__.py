@@ -33,7 +33,14 @@ from efficacy.rules.blast_decline import BlastDeclineSummary, blast_decline, med
 from efficacy.rules.kinetics import Kinetics, kinetics
 from efficacy.rules.mrd import MRD_RESULTS, mrd_status
 from efficacy.rules.progression import ProgressionAssessment, detect_progression
-from efficacy.rules.rates import RATE_MONTHS, Rate, ResponseRates, response_rates
+from efficacy.rules.rates import (
+    RATE_MONTHS,
+    BestResponse,
+    Rate,
+    ResponseRates,
+    best_overall_response,
+    response_rates,
+)
 from efficacy.rules.relapse import DiseaseObservation, RelapseAssessment, detect_relapse
 from efficacy.rules.response import (
     CR_FAMILY,
@@ -55,6 +62,8 @@ from efficacy.rules.time_to_event import (
 )
 
 __all__ = [
+    "BestResponse",
+    "best_overall_response",
     "BlastDeclineSummary",
     "CR_FAMILY",
     "DAYS_PER_MONTH",

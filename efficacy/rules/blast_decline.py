@@ -46,6 +46,7 @@ class BlastDeclineSummary:
     minimum: float | None
     maximum: float | None
     method: str
+    excluded_zero_baseline: int = 0
 
 
 def median_blast_decline(
@@ -55,17 +56,27 @@ def median_blast_decline(
 
     ``pairs``: (baseline %, current %) per subject; pairs whose decline is not calculable
     (a value unknown, or baseline 0 for "relative") are left out and not counted in ``n``.
+    A 0 % baseline is excluded from the relative median and included in the absolute one;
+    ``excluded_zero_baseline`` says how many subjects the relative median left out for it.
     """
     _choice("blast_decline", method)
     values = []
+    zero_baseline = 0
     for i, pair in enumerate(pairs):
         if not isinstance(pair, tuple | list) or len(pair) != 2:
             raise ValueError(f"pairs[{i}] must be a (baseline_pct, current_pct) pair; got {pair!r}")
         v = blast_decline(pair[0], pair[1], method=method)
         if v is not None:
             values.append(v)
+        elif method == "relative" and pair[0] is not None and pair[1] is not None:
+            zero_baseline += 1
     if not values:
-        return BlastDeclineSummary(0, None, None, None, method)
+        return BlastDeclineSummary(0, None, None, None, method, zero_baseline)
     return BlastDeclineSummary(
-        len(values), float(statistics.median(values)), min(values), max(values), method
+        len(values),
+        float(statistics.median(values)),
+        min(values),
+        max(values),
+        method,
+        zero_baseline,
     )

@@ -68,6 +68,46 @@ class ResponseRates:
         }
 
 
+@dataclass(frozen=True)
+class BestResponse:
+    """A subject's best overall response over some visits.
+
+    category: best ELN category (``None`` = no assessment). mrd_negative: the best response is
+    CR/CRh/CRi with an MRD-negative result at a visit with that category. month: the first visit
+    month at which the best response (MRD-negative, where it is) was seen.
+    """
+
+    category: str | None
+    mrd_negative: bool
+    month: int | None
+
+
+def best_overall_response(
+    responses: Mapping[int, str | None], mrd: Mapping[int, str | None] | None = None
+) -> BestResponse:
+    """Best overall response: CR (MRD−) > CR > CRh > CRi > MLFS > PR > NR > NE.
+
+    Source: ELN 2022 (Döhner et al., Blood 2022) response hierarchy, with the MRD-negative CR
+    ranked first. For CRh and CRi the MRD result does not change the rank, and the response is
+    MRD-negative when any visit with that best category is MRD "negative".
+    """
+    mrd = mrd or {}
+    visits = sorted((int(m), c) for m, c in responses.items() if c is not None)
+    if not visits:
+        return BestResponse(None, False, None)
+
+    def rank(item: tuple[int, str]) -> tuple[int, int, int]:
+        month, cat = item
+        negative = cat in CR_FAMILY and mrd.get(month) == "negative"
+        return (_RANK[cat], 0 if negative else 1, month)
+
+    month, category = min(visits, key=rank)
+    negative = category in CR_FAMILY and any(
+        c == category and mrd.get(m) == "negative" for m, c in visits
+    )
+    return BestResponse(category, negative, month)
+
+
 def _rate(k: int, n: int, confidence: float) -> Rate:
     if n == 0:
         return Rate(k, n, None, None, None)
@@ -94,8 +134,10 @@ def response_rates(
     (subjects with a non-NE assessment at — or, for best response, up to — the visit).
     MRD-negative rate: numerator = CR/CRh/CRi with MRD "negative"; denominator = subjects with
     CR/CRh/CRi at the time point (protocol), restricted to those with a negative/positive MRD
-    result when "evaluable". With best response, an MRD-negative CR/CRh/CRi at any visit up to
-    the month counts.
+    result when "evaluable". With best response (:func:`best_overall_response`, CR (MRD−) > CR >
+    CRh > CRi > MLFS > PR > NR) the numerator is the subjects whose best response is CR/CRh/CRi
+    with MRD−, the denominator those whose best response is CR/CRh/CRi: a CRh MRD− followed by
+    a CR that is MRD+ has best response CR, not MRD-negative.
     """
     _choice("rate_basis", rate_basis)
     _choice("rate_denominator", rate_denominator)
@@ -134,8 +176,8 @@ def response_rates(
                 visits = [month] if cats.get(month) is not None else []
             else:
                 visits = sorted(m for m, c in cats.items() if m <= month and c is not None)
-            known = [cats[m] for m in visits]
-            best = min(known, key=_RANK.__getitem__) if known else None
+            bor = best_overall_response({m: cats[m] for m in visits}, mrds)
+            best = bor.category
             evaluable = best is not None and best != "NE"
             if rate_denominator == "all_infused" or evaluable:
                 denom += 1
@@ -143,13 +185,12 @@ def response_rates(
                     if best in members:
                         counts[key] += 1
             if best in CR_FAMILY:
-                cr_visits = [m for m in visits if cats[m] in CR_FAMILY]
-                results = [mrds.get(m) for m in cr_visits]
+                results = [mrds.get(m) for m in visits if cats[m] == best]
                 if rate_denominator == "all_infused" or any(
                     r in ("negative", "positive") for r in results
                 ):
                     mrd_den += 1
-                    mrd_num += any(r == "negative" for r in results)
+                    mrd_num += bor.mrd_negative
         out.append(
             ResponseRates(
                 month=int(month),

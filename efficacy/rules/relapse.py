@@ -181,7 +181,7 @@ def detect_relapse(
     pb_confirmation: str = "consecutive",
     pb_relapse_min_interval_days: int = 7,
     mrd_threshold: Number = 1e-4,
-    mrd_confirm_within_days: int | None = None,
+    mrd_confirm_within_days: int | None = 28,
     mrd_relapse_is_event: bool = False,
 ) -> RelapseAssessment:
     """Hematologic and MRD relapse after CR/CRh/CRi (ELN 2022 Table 6; RULES.md §1.4).
@@ -193,7 +193,9 @@ def detect_relapse(
     blood samples, a blast-free sample in between restarts the count) or "any_two" (ELN wording
     read literally). MRD relapse (after an MRD-negative remission, ``remission_mrd_negative``, or
     after a negative sample in ``observations``): a sample ≥ ``mrd_threshold`` confirmed by the
-    next sample of the same specimen (within ``mrd_confirm_within_days`` if set), dated at the
+    next sample of the same specimen within ``mrd_confirm_within_days`` (default 28; ``None`` =
+    any interval; a negative sample in between ends the suspicion; marrow and blood are
+    different specimens), dated at the
     first positive sample; it is an RFS/EFS event only if ``mrd_relapse_is_event``.
     Observations dated before ``remission_date`` are ignored.
     """

@@ -101,11 +101,12 @@ class SurvivalEstimate:
     def landmark(self, t: Number) -> tuple[float | None, float | None, float | None]:
         """(S, lower, upper) at a landmark (e.g. 6- or 12-month OS).
 
-        Beyond the largest observed time the estimate is not identifiable unless the curve has
-        reached 0, so (None, None, None) is returned instead of extrapolating the last value.
+        Beyond the largest observed time (event or censoring) the estimate is not estimable,
+        so (None, None, None) is returned, never an extrapolated last value, even when the curve
+        has reached 0. At the largest observed time itself the estimate is given.
         """
         s = self.survival_at(t)
-        if float(_dec("t", t)) > self.max_time and s > 0:
+        if float(_dec("t", t)) > self.max_time:
             return None, None, None
         lo, hi = self.ci_at(t)
         return s, lo, hi

@@ -21,14 +21,21 @@ DAYS_PER_MONTH = 30.4375
 
 @dataclass(frozen=True)
 class ResponseAssessment:
-    """One dated ELN 2022 response assessment (category as from :func:`classify_response`)."""
+    """One dated ELN 2022 response assessment (category as from :func:`classify_response`).
+
+    ``visit``: the schedule's visit code (e.g. "M3") when the assessment belongs to a scheduled
+    visit; ``None`` for an unscheduled assessment.
+    """
 
     date: date
     category: str
+    visit: str | None = None
 
     def __post_init__(self) -> None:
         _date("date", self.date, optional=False)
         _category("category", self.category)
+        if self.visit is not None and not isinstance(self.visit, str):
+            raise ValueError(f"visit must be a visit code text or None; got {self.visit!r}")
 
 
 @dataclass(frozen=True)
@@ -190,6 +197,8 @@ def event_free_survival(
     *,
     efs_definition: str = "protocol",
     response_landmark_days: int = 90,
+    response_landmark_visit: str = "M3",
+    response_landmark_visit_last_day: int = 98,
     censor_at_hsct: bool = False,
     new_therapy_efs: str = "ignore",
     response_after_new_therapy: str = "ignore",
@@ -199,7 +208,11 @@ def event_free_survival(
     """EFS from infusion (RULES.md §1.6; protocol registry text vs ELN 2022 Table 9).
 
     "protocol": event = relapse, progression or death, whichever first (for subjects who never
-    reach CR/CRh/CRi this is PD or death); no event ⇒ censored at the last disease assessment.
+    reach CR/CRh/CRi this is PD or death); no event ⇒ censored at the last disease assessment,
+    or at the last contact date (``SubjectCourse.last_alive``) when never assessed.
+    Response landmark: a CR/CRh/CRi on or before Day ``response_landmark_days`` (90, inclusive)
+    counts; so does one at the ``response_landmark_visit`` ("M3") assessment inside its visit
+    window, up to Day ``response_landmark_visit_last_day`` (98 = Day 91 + 7), even after Day 90.
     "eln2022": no CR/CRh/CRi by ``response_landmark_days`` is treatment failure, an event on the
     start date (ELN's "day 1" = day of infusion, 0 days with ``tte_day_offset`` = 0), once the
     landmark is reached or the subject died; alive without any evaluable assessment ⇒ censored
@@ -214,10 +227,13 @@ def event_free_survival(
     _choice("mrd_relapse_is_event", mrd_relapse_is_event)
     _choice("tte_day_offset", tte_day_offset)
     landmark_days = _count("response_landmark_days", response_landmark_days)
+    visit_last_day = _count("response_landmark_visit_last_day", response_landmark_visit_last_day)
     start = course.infusion_date
     considered = course.considered_assessments(response_after_new_therapy)
     last = course.last_disease_assessment() or start
     censor = (last, "censored_last_assessment")
+    if course.last_disease_assessment() is None:
+        censor = (course.last_alive(), "censored_last_contact")
     extra = []
     if censor_at_hsct:
         extra.append((course.hsct_date, "censored_hsct"))
@@ -235,7 +251,12 @@ def event_free_survival(
 
     if efs_definition == "eln2022":
         landmark = start + timedelta(days=landmark_days)
-        responder = any(a.category in CR_FAMILY and a.date <= landmark for a in considered)
+        visit_end = start + timedelta(days=visit_last_day)
+        responder = any(
+            a.category in CR_FAMILY
+            and (a.date <= landmark or (a.visit == response_landmark_visit and a.date <= visit_end))
+            for a in considered
+        )
         if not responder:
             evaluable = any(a.category != "NE" for a in considered)
             reached = course.death_date is not None or course.last_alive() >= landmark
