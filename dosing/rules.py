@@ -78,6 +78,8 @@ from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
 from decimal import Decimal
 
+from rulekit.validation import choice
+
 __all__ = [
     "ACTIONS",
     "ATD_DEESCALATION_FILLS",
@@ -289,10 +291,7 @@ class EscalationDesign:
         )
         integer("sentinel_days", self.sentinel_days, 0, None, "an integer >= 0")
         for name, choices in SETTINGS_CHOICES.items():
-            value = getattr(self, name)
-            if type(value) is not type(choices[0]) or value not in choices:
-                allowed = ", ".join(repr(c) for c in choices)
-                raise ValueError(f"{name} must be one of {allowed} (got {value!r}).")
+            choice(getattr(self, name), name, choices)
         for f in fields(self):
             if isinstance(f.default, bool) and not isinstance(getattr(self, f.name), bool):
                 raise ValueError(f"{f.name} must be True or False (got {getattr(self, f.name)!r}).")

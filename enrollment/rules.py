@@ -25,6 +25,8 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 from types import MappingProxyType
 
+from rulekit.validation import choice
+
 __all__ = [
     "CRITERIA",
     "FACT_KEYS",
@@ -67,6 +69,8 @@ SETTINGS_DEFAULTS: dict[str, object] = {
     # EX8 wording is ambiguous (see evaluate_eligibility docstring).
     "malignancy_exemption_rule": "exempt_type_or_disease_free",
     "malignancy_disease_free_years": 5,
+    # RULES.md §5.4: "6 months before" in calendar months, or 6 x 30.4375 days.
+    "month_rule": "calendar",
 }
 
 SETTINGS_CHOICES: dict[str, tuple] = {
@@ -74,6 +78,7 @@ SETTINGS_CHOICES: dict[str, tuple] = {
     "cg_weight": ("actual", "ideal", "adjusted"),
     "qtcf_aggregate": ("mean", "max"),
     "malignancy_exemption_rule": ("exempt_type_or_disease_free", "exempt_type_and_disease_free"),
+    "month_rule": ("calendar", "days_30_4375"),
 }
 
 # --------------------------------------------------------------------------------------------
@@ -233,13 +238,6 @@ def _parse_creatinine_unit(value: object, name: str = "unit") -> str:
     raise ValueError(f"{name} must be one of 'mg/dL', 'umol/L', 'µmol/L', got {value!r}")
 
 
-def _choice(value: object, name: str, choices: tuple) -> str:
-    if value not in choices:
-        allowed = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-    return value  # type: ignore[return-value]
-
-
 def subtract_months(on_date: date, months: int) -> date:
     """`on_date` minus whole calendar months, clamped to the month's last day.
 
@@ -315,7 +313,7 @@ def _creatinine_clearance_decimal(
     sex_code = _parse_sex(sex)
     scr = _number(creatinine, "creatinine", positive=True)
     unit_code = _parse_creatinine_unit(unit)
-    weight_rule = _choice(cg_weight, "cg_weight", SETTINGS_CHOICES["cg_weight"])
+    weight_rule = choice(cg_weight, "cg_weight", SETTINGS_CHOICES["cg_weight"])
     with localcontext() as ctx:
         ctx.prec = _PRECISION
         if weight_rule == "actual":
@@ -567,6 +565,10 @@ cll1_positive_blasts_pct: number[0,100]; %; IN3
     CLL1-positive blasts by flow cytometry
 cd38_positive_blasts_pct: number[0,100]; %; IN3
     CD38-positive blasts by flow cytometry
+cll1_positive: bool; ; IN3
+    Lab's call: CLL1 expressed (positive) on blasts
+cd38_positive: bool; ; IN3
+    Lab's call: CD38 expressed (positive) on blasts
 cns_involvement: bool; ; EX11
     Active or past CNS involvement, or clinical signs of CNS involvement
 estimated_survival_at_least_3_months: bool; ; IN4
@@ -1174,7 +1176,7 @@ def age_criterion_met(
     ``age_rule`` [SETTING]: "completed_years" admits 18 ≤ completed years ≤ 70 (up to the day
     before the 71st birthday); "exact_age" stops on the 70th birthday itself.
     """
-    _choice(age_rule, "age_rule", SETTINGS_CHOICES["age_rule"])
+    choice(age_rule, "age_rule", SETTINGS_CHOICES["age_rule"])
     age = age_in_years(birth_date, icf_date)
     if age_rule == "completed_years":
         return 18 <= age <= 70
@@ -1313,6 +1315,17 @@ class _Evaluator:
                     f"Latest {what} {event.isoformat()}, {gap} days before "
                     f"{noun} ({reference.isoformat()}) — needs {comparison} {days} days"
                 )
+            elif self.s["month_rule"] == "days_30_4375":
+                assert months is not None
+                gap = (reference - event).days
+                needed = Decimal(months) * Decimal("30.4375")
+                values["days_before"] = gap
+                ok = gap > needed if strict else gap >= needed
+                sentence = (
+                    f"Latest {what} {event.isoformat()}, {gap} days before "
+                    f"{noun} ({reference.isoformat()}) — needs {comparison} {_fmt(needed)} days "
+                    f"({months} × 30.4375)"
+                )
             else:
                 assert months is not None
                 limit = subtract_months(reference, months)
@@ -1351,12 +1364,17 @@ class _Evaluator:
         assert isinstance(threshold, Decimal)
         statuses, texts, absent, needs = [], [], [], []
         values: dict[str, object] = {}
-        for key, label in (
-            ("cll1_positive_blasts_pct", "CLL1"),
-            ("cd38_positive_blasts_pct", "CD38"),
+        for key, call_key, label in (
+            ("cll1_positive_blasts_pct", "cll1_positive", "CLL1"),
+            ("cd38_positive_blasts_pct", "cd38_positive", "CD38"),
         ):
-            pct = self.f.get(key)
-            if pct is None:
+            pct, call = self.f.get(key), self.f.get(call_key)
+            if call is not None:
+                # The lab's positive/negative call decides; a percentage only where no call.
+                values[call_key] = call
+                statuses.append(PASS if call else FAIL)
+                texts.append(f"{label} {'positive' if call else 'negative'} (lab call)")
+            elif pct is None:
                 statuses.append(MISSING)
                 absent.append(label)
                 needs.append(key)
@@ -1413,15 +1431,24 @@ class _Evaluator:
             self.record("IN7.2", [part], "direct ≤ 1.5 × ULN (congenital)", values)
             return
         part = self.uln_part("total_bilirubin", "Total bilirubin", Decimal(2))
-        if part[0] == FAIL and congenital is None:
-            # Congenital hyperbilirubinemia would replace the total-bilirubin limit, so the
-            # status matters only if the direct bilirubin would pass (or is not known yet).
+        if congenital is None and part[0] != MISSING:
+            # Congenital hyperbilirubinemia would replace the total-bilirubin limit by the direct
+            # one; with the status unknown the criterion is decided only where both agree.
             direct = self.uln_part("direct_bilirubin", "Direct bilirubin", Decimal("1.5"))
-            if direct[0] == FAIL:
-                part = (FAIL, f"{part[1]}; {direct[1]} (so excluded with or without Gilbert's)", ())
+            key = "congenital_hyperbilirubinemia"
+            if direct[0] == part[0]:
+                verdict = "eligible" if part[0] == PASS else "excluded"
+                part = (
+                    part[0],
+                    f"{part[1]}; {direct[1]} ({verdict} with or without Gilbert's)",
+                    (),
+                )
+            elif direct[0] == MISSING:
+                part = (MISSING, f"{part[1]}; direct bilirubin or Gilbert's status needed",
+                        (*direct[2], key))  # fmt: skip
             else:
-                key = "congenital_hyperbilirubinemia"
-                part = (MISSING, f"{part[1]}; Gilbert's/congenital status needed", (key,))
+                part = (MISSING, f"{part[1]}; {direct[1]}; Gilbert's/congenital status needed",
+                        (key,))  # fmt: skip
         self.record("IN7.2", [part], "total ≤ 2 × ULN", values)
 
     def in7_3_creatinine_clearance(self) -> None:
@@ -1956,22 +1983,23 @@ def _validated_settings(
     qtcf_aggregate: object,
     malignancy_exemption_rule: object,
     malignancy_disease_free_years: object,
+    month_rule: object = "calendar",
 ) -> dict[str, object]:
     if isinstance(bp_min_readings, bool) or not isinstance(bp_min_readings, numbers.Integral):
         raise ValueError(f"bp_min_readings must be a whole number ≥ 1, got {bp_min_readings!r}")
     if int(bp_min_readings) < 1:
         raise ValueError(f"bp_min_readings must be a whole number ≥ 1, got {bp_min_readings!r}")
     return {
-        "age_rule": _choice(age_rule, "age_rule", SETTINGS_CHOICES["age_rule"]),
-        "cg_weight": _choice(cg_weight, "cg_weight", SETTINGS_CHOICES["cg_weight"]),
+        "age_rule": choice(age_rule, "age_rule", SETTINGS_CHOICES["age_rule"]),
+        "cg_weight": choice(cg_weight, "cg_weight", SETTINGS_CHOICES["cg_weight"]),
         "antigen_positive_threshold_pct": _number(
             antigen_positive_threshold_pct, "antigen_positive_threshold_pct", maximum=100
         ),
         "bp_min_readings": int(bp_min_readings),
-        "qtcf_aggregate": _choice(
+        "qtcf_aggregate": choice(
             qtcf_aggregate, "qtcf_aggregate", SETTINGS_CHOICES["qtcf_aggregate"]
         ),
-        "malignancy_exemption_rule": _choice(
+        "malignancy_exemption_rule": choice(
             malignancy_exemption_rule,
             "malignancy_exemption_rule",
             SETTINGS_CHOICES["malignancy_exemption_rule"],
@@ -1979,6 +2007,7 @@ def _validated_settings(
         "malignancy_disease_free_years": _number(
             malignancy_disease_free_years, "malignancy_disease_free_years"
         ),
+        "month_rule": choice(month_rule, "month_rule", SETTINGS_CHOICES["month_rule"]),
     }
 
 
@@ -1992,6 +2021,7 @@ def evaluate_eligibility(
     qtcf_aggregate: str = "mean",
     malignancy_exemption_rule: str = "exempt_type_or_disease_free",
     malignancy_disease_free_years: float = 5,
+    month_rule: str = "calendar",
 ) -> EligibilityResult:
     """Decide every inclusion (IN1-IN11) and exclusion (EX1-EX19) criterion of NCT06880354.
 
@@ -2036,6 +2066,8 @@ def evaluate_eligibility(
       major_surgery_last_date (+ surgery_planned), prior_stroke_or_seizure /
       stroke_or_seizure_last_date, prior_mi_or_cabg / mi_or_cabg_last_date. A date alone
       implies the event happened.
+    - Antigen calls: cll1_positive, cd38_positive (the lab's positive/negative call; it
+      overrides the percentage).
     - Conditions and judgements: study_drug_allergy, prior_car_t_or_gene_therapy, active_gvhd,
       gvhd_active_within_4_weeks, gvhd_immunosuppressants, active_infection_systemic_treatment,
       other_malignancy, other_malignancy_exempt_type, other_malignancy_disease_free_years,
@@ -2048,11 +2080,16 @@ def evaluate_eligibility(
     - IN1 `age_rule` [SETTING]: "completed_years" (default) admits 18 <= completed years <= 70
       at ICF, i.e. up to the day before the 71st birthday; "exact_age" stops on the 70th
       birthday itself.
-    - IN3: "CLL1 and/or CD38" = at least one antigen at or above
-      `antigen_positive_threshold_pct` (% of blasts, default 20 - not in the registry text).
+    - IN3: "CLL1 and/or CD38" = at least one antigen positive: the lab's call (cll1_positive,
+      cd38_positive) decides; where only a percentage is given, positive at or above
+      `antigen_positive_threshold_pct` [SETTING] (% of blasts, default 20).
     - IN7.2: with congenital hyperbilirubinemia the direct-bilirubin limit replaces the total
-      one. Unknown congenital status only matters when total bilirubin exceeds 2 x ULN and the
-      direct bilirubin is not known to exceed 1.5 x ULN (if it does, both readings exclude).
+      one. With the status unknown the criterion is decided only where both readings agree
+      (total <= 2 x ULN and direct <= 1.5 x ULN: pass; both above: fail); otherwise missing,
+      so an unknown fact never yields a silent pass.
+    - `month_rule` [SETTING]: "calendar" (default): "6 months before" = on or before the same
+      day of the month six months earlier (31 Aug -> 28/29 Feb); "days_30_4375": at least
+      6 x 30.4375 days before. Weeks are 7 days.
     - ULN multiples (IN7.1, IN7.2) compare value / ULN rounded to 1e-9 with the limit, so a
       float product at an exact multiple (1.5 x 0.1 = 0.15000000000000002) is that multiple.
     - IN7.3: Cockcroft-Gault with age at creatinine_date (else screening_date), strict > 45.
@@ -2090,6 +2127,7 @@ def evaluate_eligibility(
         qtcf_aggregate=qtcf_aggregate,
         malignancy_exemption_rule=malignancy_exemption_rule,
         malignancy_disease_free_years=malignancy_disease_free_years,
+        month_rule=month_rule,
     )
     evaluator = _Evaluator(_parse_facts(facts), settings)
     evaluator.run()

@@ -125,7 +125,8 @@ def test_km_landmarks_with_ci_and_none_beyond_follow_up():
     assert km.landmark(10) == (1.0, 1.0, 1.0)
     assert km.landmark(366) == (None, None, None)  # 12 months beyond the last follow-up
     dead = kaplan_meier([10, 20], [1, 1])
-    assert dead.landmark(400) == (0.0, 0.0, 0.0)
+    assert dead.landmark(20) == (0.0, 0.0, 0.0)  # at the last observed time
+    assert dead.landmark(400) == (None, None, None)  # beyond it: never extrapolated
 
 
 @pytest.mark.parametrize(

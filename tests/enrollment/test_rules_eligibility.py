@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from enrollment.rules import (
     CRITERIA,
     FACT_KEYS,
+    SETTINGS_DEFAULTS,
     EligibilityResult,
     evaluate_eligibility,
 )
@@ -535,7 +536,8 @@ REMOVALS = {
     "ast_uln_u_l": {"IN7.1"},
     "total_bilirubin": {"IN7.2"},
     "total_bilirubin_uln": {"IN7.2"},
-    "congenital_hyperbilirubinemia": set(),  # total bilirubin is within 2 x ULN anyway
+    # Gilbert's status unknown and no direct bilirubin: the two readings cannot be compared.
+    "congenital_hyperbilirubinemia": {"IN7.2"},
     "creatinine": {"IN7.3"},
     "creatinine_unit": {"IN7.3"},
     "lvef_pct": {"IN7.4", "EX10.5"},
@@ -711,13 +713,29 @@ def test_in7_2_direct_bilirubin_at_1_5_uln_without_float_error(direct, expected)
     assert status(facts, "IN7.2") == expected
 
 
-def test_in7_2_unknown_gilbert_status_only_matters_above_2_uln():
-    assert status(passing_facts(congenital_hyperbilirubinemia=None), "IN7.2") == "pass"
-    high = passing_facts(total_bilirubin=3.0, congenital_hyperbilirubinemia=None)
-    detail = evaluate_eligibility(high).details["IN7.2"]
-    assert detail.status == "missing"
-    assert "Gilbert's/congenital status needed" in detail.message
-    assert detail.needs == ("congenital_hyperbilirubinemia",)
+@pytest.mark.parametrize(
+    "total, direct, expected",
+    [
+        (2.4, 0.45, "pass"),  # total exactly 2 x ULN, direct exactly 1.5 x ULN: both pass
+        (2.41, 0.45, "missing"),  # the readings disagree: Gilbert's status decides
+        (2.4, 0.46, "missing"),
+        (2.41, 0.46, "fail"),  # both readings exclude
+        (0.8, None, "missing"),  # normal total alone is no silent pass
+    ],
+)
+def test_in7_2_unknown_gilbert_status_decides_only_where_both_readings_agree(
+    total, direct, expected
+):
+    facts = passing_facts(
+        total_bilirubin=total,
+        direct_bilirubin=direct,
+        direct_bilirubin_uln=0.3,
+        congenital_hyperbilirubinemia=None,
+    )
+    detail = evaluate_eligibility(facts).details["IN7.2"]
+    assert detail.status == expected
+    if expected == "missing":
+        assert "congenital_hyperbilirubinemia" in detail.needs
 
 
 def test_in7_2_gilbert_needs_direct_bilirubin():
@@ -1268,3 +1286,92 @@ def test_messages_of_failures_state_value_and_threshold():
     assert result.details["IN6"].message == "ECOG 3 — needs 0-2"
     assert result.details["IN7.5"].message == "SpO₂ on room air 90 % — needs ≥ 92 %"
     assert re.search(r"— needs", result.details["IN7.5"].message)
+
+
+# --------------------------------------------------------------------------------------------
+# Settled readings of the registry text (months, overall result, steroid window, blood pressure,
+# antigen positivity); bilirubin with unknown Gilbert's status is tested with IN7.2 above.
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "hsct, month_rule, expected",
+    [
+        (date(2025, 1, 1), "calendar", "pass"),  # same day of the month six months earlier
+        (date(2025, 1, 2), "calendar", "fail"),
+        (date(2024, 12, 30), "days_30_4375", "pass"),  # 183 days >= 6 x 30.4375 = 182.625
+        (date(2024, 12, 31), "days_30_4375", "fail"),  # 182 days
+        (date(2025, 1, 1), "days_30_4375", "fail"),  # calendar-eligible, 181 days
+    ],
+)
+def test_six_months_before_is_calendar_months_by_default(hsct, month_rule, expected):
+    facts = passing_facts(allo_hsct_last_date=hsct)
+    assert status(facts, "EX5", month_rule=month_rule) == expected
+    assert SETTINGS_DEFAULTS["month_rule"] == "calendar"
+
+
+def test_calendar_months_clamp_to_the_end_of_a_shorter_month():
+    facts = passing_facts(screening_date=date(2025, 8, 31), allo_hsct_last_date=date(2025, 2, 28))
+    assert status(facts, "EX5") == "pass"
+    assert status({**facts, "allo_hsct_last_date": date(2025, 3, 1)}, "EX5") == "fail"
+
+
+def test_overall_result_fail_beats_missing_beats_pass():
+    assert evaluate_eligibility(passing_facts()).eligible is True
+    missing = passing_facts(total_bilirubin=None)
+    assert evaluate_eligibility(missing).eligible is None
+    failing = passing_facts(total_bilirubin=None, ecog=3)
+    assert evaluate_eligibility(failing).eligible is False
+
+
+@pytest.mark.parametrize("days_before_apheresis, expected", [(7, "fail"), (8, "pass"), (0, "pass")])
+def test_steroid_window_is_days_minus_7_to_minus_1_before_apheresis(
+    days_before_apheresis, expected
+):
+    taken = APHERESIS - timedelta(days=days_before_apheresis)
+    course = {"drug": "prednisone", "daily_dose_mg": 70, "start_date": taken, "end_date": taken}
+    assert status(passing_facts(steroid_courses=[course]), "EX2.1") == expected
+
+
+def test_steroid_window_follows_the_planned_apheresis_date():
+    taken = APHERESIS - timedelta(days=8)
+    course = {"drug": "prednisone", "daily_dose_mg": 70, "start_date": taken, "end_date": taken}
+    moved = passing_facts(steroid_courses=[course], planned_apheresis_date=APHERESIS - timedelta(1))
+    assert status(moved, "EX2.1") == "fail"
+
+
+@pytest.mark.parametrize(
+    "readings, expected",
+    [
+        ([(128, 82)], "missing"),  # fewer than two readings
+        ([(160, 90), (150, 90), (130, 90)], "pass"),  # mean of all three: 146.7
+        ([(150, 90), (150, 90)], "fail"),  # mean exactly 150
+        ([(150, 90), (149, 90)], "pass"),  # 149.5
+    ],
+)
+def test_blood_pressure_is_the_mean_of_all_readings(readings, expected):
+    facts = passing_facts(blood_pressure_readings_mmhg=readings)
+    assert status(facts, "EX10.6") == expected
+
+
+@pytest.mark.parametrize(
+    "cll1_pct, cll1_call, cd38_call, expected",
+    [
+        (20, None, None, "pass"),  # percentage only: positive at >= 20 % of blasts
+        (19.9, None, None, "fail"),
+        (10, True, None, "pass"),  # the lab's call decides over the percentage
+        (85, False, None, "fail"),
+        (None, False, True, "pass"),
+        (None, False, False, "fail"),
+    ],
+)
+def test_antigen_positivity_is_the_labs_call_else_20_percent(
+    cll1_pct, cll1_call, cd38_call, expected
+):
+    facts = passing_facts(
+        cll1_positive_blasts_pct=cll1_pct,
+        cd38_positive_blasts_pct=None if cd38_call is not None or cll1_pct is None else 5,
+        cll1_positive=cll1_call,
+        cd38_positive=cd38_call,
+    )
+    assert status(facts, "IN3") == expected
