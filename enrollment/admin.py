@@ -1,13 +1,14 @@
-"""Read-only admin for data managers: every change goes through the services and their audit."""
+"""Read-only admin, scoped by role: every change goes through the services and their audit."""
 
 from django.contrib import admin
 
 from enrollment.models import SCREENING_CRFS, Consent, EligibilityAssessment, SteroidCourse, Subject
-from trialsite.records.admin import ReadOnlyAdmin
+from trialsite.records.admin import ClinicalAdmin
 
 
 @admin.register(Subject)
-class SubjectAdmin(ReadOnlyAdmin):
+class SubjectAdmin(ClinicalAdmin):
+    site_lookup = "site"
     list_display = (
         "screening_number",
         "subject_number",
@@ -21,13 +22,15 @@ class SubjectAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Consent)
-class ConsentAdmin(ReadOnlyAdmin):
+class ConsentAdmin(ClinicalAdmin):
+    site_lookup = "subject__site"
     list_display = ("subject", "icf_version", "signed_at", "withdrawn_at")
     list_select_related = ("subject",)
 
 
 @admin.register(EligibilityAssessment)
-class EligibilityAdmin(ReadOnlyAdmin):
+class EligibilityAdmin(ClinicalAdmin):
+    site_lookup = "subject__site"
     list_display = ("subject", "eligible", "status", "data_version")
     list_select_related = ("subject",)
 
@@ -37,8 +40,9 @@ for model in (*SCREENING_CRFS, SteroidCourse):
         model,
         type(
             f"{model.__name__}Admin",
-            (ReadOnlyAdmin,),
+            (ClinicalAdmin,),
             {
+                "site_lookup": "subject__site",
                 "list_display": ("subject", "status", "version", "updated_at"),
                 "list_select_related": ("subject",),
             },

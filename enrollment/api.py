@@ -7,8 +7,11 @@ messages for bad values (the same messages as the forms).
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -16,7 +19,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from enrollment import selectors, services
+from enrollment import deidentify, rules, selectors, services
 from enrollment.forms import SCREENING_FORMS
 from enrollment.models import EligibilityAssessment, Subject
 from trialsite.records.selectors import signature_state
@@ -30,9 +33,7 @@ class SubjectOutput(serializers.Serializer):
     subject_number = serializers.CharField(allow_null=True)
     site = serializers.CharField(source="site.code")
     sex = serializers.CharField()
-    screening_date = serializers.DateField()
     enrollment_status = serializers.CharField()
-    day0 = serializers.DateField(allow_null=True)
     version = serializers.IntegerField()
 
 
@@ -40,6 +41,40 @@ class IdentifiedSubjectOutput(SubjectOutput):
     initials = serializers.CharField()
     birth_date = serializers.DateField(allow_null=True)
     birth_year = serializers.IntegerField(allow_null=True)
+    screening_date = serializers.DateField()
+    day0 = serializers.DateField(allow_null=True)
+
+
+class DeidentifiedSubjectOutput(SubjectOutput):
+    """The sponsor's view: days relative to consent instead of dates, age at consent only."""
+
+    age_at_consent = serializers.SerializerMethodField()
+    screening_days_from_consent = serializers.SerializerMethodField()
+    day0_days_from_consent = serializers.SerializerMethodField()
+
+    def _consent_date(self, subject):
+        signed = getattr(subject, "first_consent_at", None)
+        return timezone.localtime(signed).date() if signed else None
+
+    def get_age_at_consent(self, subject) -> int | None:
+        consent = self._consent_date(subject)
+        if consent is None:
+            return None
+        if subject.birth_date:
+            return rules.age_in_years(subject.birth_date, consent)
+        if subject.birth_year:
+            ages = {
+                rules.age_in_years(dt.date(subject.birth_year, month, day), consent)
+                for month, day in ((1, 1), (12, 31))
+            }
+            return ages.pop() if len(ages) == 1 else None
+        return None
+
+    def get_screening_days_from_consent(self, subject) -> int | None:
+        return deidentify.days_from(self._consent_date(subject), subject.screening_date)
+
+    def get_day0_days_from_consent(self, subject) -> int | None:
+        return deidentify.days_from(self._consent_date(subject), subject.day0)
 
 
 def _can_read(user, study, site_id=None) -> str | None:
@@ -66,12 +101,10 @@ class SubjectListApi(GenericAPIView):
             subjects = selectors.screening_log(study, request.user)
             output = IdentifiedSubjectOutput
         else:
-            subjects = (
-                Subject.objects.filter(study=study)
-                .select_related("site")
-                .order_by("-screening_date", "-screening_sequence")
-            )
-            output = SubjectOutput
+            subjects = selectors.with_first_consent(
+                Subject.objects.filter(study=study).select_related("site")
+            ).order_by("-screening_sequence", "-id")
+            output = DeidentifiedSubjectOutput
         page = self.paginate_queryset(subjects)
         return self.get_paginated_response(output(page, many=True).data)
 
@@ -103,14 +136,18 @@ class EligibilityApi(GenericAPIView):
     serializer_class = EligibilityOutput
 
     def get(self, request, pk: int):
-        subject, _access = _subject_for(request, pk)
+        subject, access = _subject_for(request, pk)
         assessment = get_object_or_404(EligibilityAssessment, subject=subject)
         state = signature_state(assessment)
+        details = assessment.details
+        if access != "identified":
+            consent = selectors.first_consent_date(subject)
+            details = deidentify.eligibility_details(details, consent)
         data = {
             "subject": str(subject),
             "eligible": assessment.eligible,
             "criteria": assessment.criteria,
-            "details": assessment.details,
+            "details": details,
             "data_version": assessment.data_version,
             "version": assessment.version,
             "confirmed": state.valid,

@@ -230,3 +230,19 @@ def missing_forms(*, subject=None, study=None, today: dt.date | None = None):
     if study is not None:
         rows = rows.filter(subject__study=study)
     return rows.order_by("visit__window_end", "subject_id", "form_code")
+
+
+def with_first_consent(subjects: QuerySet[Subject]) -> QuerySet[Subject]:
+    """Annotate each subject with ``first_consent_at``: its earliest signed consent (one query)."""
+    from django.db.models import OuterRef, Subquery
+
+    first = (
+        Consent.objects.filter(subject=OuterRef("pk")).order_by("signed_at").values("signed_at")[:1]
+    )
+    return subjects.annotate(first_consent_at=Subquery(first))
+
+
+def first_consent_date(subject: Subject) -> dt.date | None:
+    """The local date of the subject's first signed consent (the de-identification anchor)."""
+    consent = Consent.objects.filter(subject=subject).order_by("signed_at").first()
+    return timezone.localtime(consent.signed_at).date() if consent else None

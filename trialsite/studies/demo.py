@@ -68,8 +68,10 @@ def seed_users(study: Study, site: Site, password: str) -> dict:
             user = User(username=username, first_name=first, last_name=last)
             user.email = f"{username}@trialsite.invalid"
         user.set_password(password)
-        user.is_staff = role in (Role.ADMIN, Role.DATA_MANAGER)
-        user.is_superuser = role == Role.ADMIN
+        # Study roles are not platform operators: no demo login is a Django superuser, and only
+        # the data manager may open the (read-only, role-scoped) Django admin.
+        user.is_staff = role == Role.DATA_MANAGER
+        user.is_superuser = False
         user.save()
         services.grant_role(user=user, study=study, role=role, site=site if site_bound else None)
         users[username] = user
