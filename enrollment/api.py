@@ -91,7 +91,7 @@ class SubjectListApi(GenericAPIView):
     serializer_class = IdentifiedSubjectOutput
     queryset = Subject.objects.none()
 
-    @extend_schema(operation_id="subjects_list")
+    @extend_schema(operation_id="subjects_list", responses=IdentifiedSubjectOutput(many=True))
     def get(self, request, study_id: int):
         study = get_object_or_404(permissions.studies_for(request.user), pk=study_id)
         access = _can_read(request.user, study)

@@ -19,12 +19,20 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from trialsite import clock
 from trialsite.records.edit_checks import hard, soft
 
 EARLIEST_DATE = dt.date(1900, 1, 1)
+# Aware moments outside these bounds cannot be moved to another time zone (0001-01-01 00:00 at
+# UTC+14 is in year 0 in UTC): such a value is judged on its own calendar date, which is before
+# 1900 or far in the future, so it is refused with the message of that check, not a crash.
+_CONVERTIBLE = (
+    dt.datetime(1, 1, 2, tzinfo=dt.UTC),
+    dt.datetime(9999, 12, 30, tzinfo=dt.UTC),
+)
 
 IN_FUTURE = _("%(date)s is in the future (today is %(today)s at the site).")
 BEFORE_BIRTH = _("%(date)s is before the subject's birth (%(birth)s).")
@@ -50,11 +58,23 @@ def site_today(site) -> dt.date:
     return moment.astimezone(zone).date() if zone else clock.today()
 
 
+def calendar_date(value: dt.date | dt.datetime, zone=None) -> dt.date:
+    """The date of ``value`` in ``zone`` (default: the server's), never an ``OverflowError``.
+
+    A datetime too close to year 1 or 9999 to convert keeps its own date (see ``_CONVERTIBLE``).
+    """
+    if not isinstance(value, dt.datetime):
+        return value
+    if value.tzinfo is None or not _CONVERTIBLE[0] <= value <= _CONVERTIBLE[1]:
+        return value.date()
+    return value.astimezone(zone or timezone.get_current_timezone()).date()
+
+
 def _as_date(value, site) -> dt.date:
-    if isinstance(value, dt.datetime):
-        zone = ZoneInfo(site.time_zone) if site is not None and site.time_zone else None
-        return value.astimezone(zone).date() if zone and value.tzinfo else value.date()
-    return value
+    zone = ZoneInfo(site.time_zone) if site is not None and site.time_zone else None
+    if isinstance(value, dt.datetime) and zone is None and value.tzinfo is not None:
+        return value.date()
+    return calendar_date(value, zone)
 
 
 def _earliest_birth(subject) -> dt.date | None:

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from enrollment import expected_forms, rules, selectors
+from enrollment import expected_forms, plausibility, rules, selectors
 from enrollment.models import (
     Consent,
     EligibilityAssessment,
@@ -168,7 +168,7 @@ def _check_staff(subject: Subject, user) -> None:
 
 def _check_consent_before_data(subject: Subject, signed_at: dt.datetime) -> None:
     earliest = _earliest_screening_date(subject)
-    if earliest and timezone.localtime(signed_at).date() > earliest:
+    if earliest and signed_at and plausibility.calendar_date(signed_at) > earliest:
         raise field_error(
             "signed_at",
             _("Consent cannot be dated after screening data already entered (%(date)s).")

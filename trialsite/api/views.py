@@ -31,7 +31,7 @@ class StudyListApi(GenericAPIView):
 
     serializer_class = StudyOutput
 
-    @extend_schema(operation_id="studies_list")
+    @extend_schema(operation_id="studies_list", responses=StudyOutput(many=True))
     def get(self, request):
         page = self.paginate_queryset(studies_for_user(request.user))
         return self.get_paginated_response(StudyOutput(page, many=True).data)

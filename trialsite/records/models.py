@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -93,6 +94,42 @@ class ClinicalRecord(models.Model):
     def content_values(self) -> dict[str, object]:
         """Field name -> JSON value of every clinical field (foreign keys as their id)."""
         return {f.name: to_json_value(f.value_from_object(self)) for f in self.content_fields()}
+
+    def full_clean(self, exclude=None, validate_unique=True, validate_constraints=True):
+        """Django's ``full_clean``, safe when ``clean()`` meets a value its field refused.
+
+        Django runs ``clean()`` even after a field failed, so a cross-field check can meet a
+        NaN dose or a 30-digit number (``InvalidOperation`` on ``dose <= 0``). When a field
+        already failed, such an error in ``clean()`` means "this value is not a number": the
+        field error is the answer and the cross-field checks are left for the corrected value.
+        With every field valid, an error in ``clean()`` is a bug and propagates.
+        """
+        errors: dict = {}
+        exclude = set(exclude or ())
+        try:
+            self.clean_fields(exclude=exclude)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        try:
+            self.clean()
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        except (ArithmeticError, TypeError, ValueError):
+            if not errors:
+                raise
+        exclude |= {name for name in errors if name != NON_FIELD_ERRORS}
+        if validate_unique:
+            try:
+                self.validate_unique(exclude=exclude)
+            except ValidationError as exc:
+                errors = exc.update_error_dict(errors)
+        if validate_constraints:
+            try:
+                self.validate_constraints(exclude=exclude)
+            except ValidationError as exc:
+                errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
 
 
 class AuditEvent(models.Model):
