@@ -197,3 +197,10 @@ def test_the_manual_query_thread_open_answer_close_reopen(study, site_a, coordin
     with pytest.raises(ValidationError) as excinfo:
         queries.raise_query(record, actor=monitor, field="not_a_field", text="?")
     assert "field" in excinfo.value.message_dict
+
+
+def test_text_with_a_nul_character_is_refused_on_its_field(study, site_a, coordinator_a):
+    with pytest.raises(ValidationError) as excinfo:
+        make_vitals(study, site_a, coordinator_a, note="scale\x00print")
+    assert "cannot be stored" in excinfo.value.message_dict["note"][0]
+    assert not VitalSigns.objects.exists()

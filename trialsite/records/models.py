@@ -17,6 +17,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from trialsite.records import edit_checks
 from trialsite.studies.models import Study
 
 
@@ -74,8 +75,20 @@ class ClinicalRecord(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
 
+    # Text with a NUL character cannot be stored by PostgreSQL and is never clinical content.
+    edit_checks = (edit_checks.hard("TXT-NUL", "", lambda record: record.nul_characters()),)
+
     class Meta:
         abstract = True
+
+    def nul_characters(self) -> dict:
+        """{field: message} for every text field holding a NUL character."""
+        return {
+            f.name: str(_("This text contains a character that cannot be stored (NUL)."))
+            for f in self.content_fields()
+            if isinstance(getattr(self, f.attname, None), str)
+            and "\x00" in getattr(self, f.attname)
+        }
 
     @property
     def site_id_for_permissions(self) -> int | None:
