@@ -97,6 +97,7 @@ def screening_log(request):
 class RegisterSubject(CRFEditView):
     form_class = RegisterSubjectForm
     title = _("Register a screening subject")
+    readonly_allowed = False
 
     def get_study_and_site(self, record):
         return _study(self.request), None
@@ -203,6 +204,7 @@ def subject_detail(request, pk: int):
 class ConsentView(SubjectCRFView):
     form_class = ConsentForm
     title = _("Informed consent")
+    readonly_allowed = False  # a new consent page; an existing consent opens read-only
 
     def get_record(self):
         consent_id = self.kwargs.get("consent_id")
@@ -281,6 +283,7 @@ class ScreeningCRFView(SubjectCRFView):
 class SteroidCourseView(SubjectCRFView):
     form_class = SteroidCourseForm
     title = _("Corticosteroid course")
+    readonly_allowed = False  # a new course page; an existing course opens read-only
 
     def get_record(self):
         course_id = self.kwargs.get("course_id")

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from trialsite.records.models import AuditEvent, Notification, RecomputeRun
+from trialsite.records.models import AuditEvent, DataQuery, Notification, RecomputeRun
 from trialsite.studies import permissions, services
 from trialsite.studies.middleware import SESSION_KEY
 from trialsite.studies.roles import Action, Role
@@ -34,6 +34,16 @@ ROLE_TASKS = {
 }
 
 
+def open_query_count(user, study) -> int | None:
+    """Open or answered data queries of the sites the user reads (None: not a clinical reader)."""
+    if not permissions.can(user, Action.VIEW_CLINICAL, study=study):
+        return None
+    rows = permissions.scope_by_site(
+        DataQuery.objects.filter(study=study), user, Action.VIEW_CLINICAL, study=study
+    )
+    return rows.exclude(status=DataQuery.Status.CLOSED).count()
+
+
 def home(request):
     study = request.study
     if not study:
@@ -48,6 +58,7 @@ def home(request):
         "last_run": last_run,
         "recomputing": (last_run.data_version if last_run else 0) < overview.data_version,
         "can_view_clinical": permissions.can(request.user, Action.VIEW_CLINICAL, study=study),
+        "open_queries": open_query_count(request.user, study),
         "notifications": Notification.objects.filter(
             study=study, recipient=request.user, read_at__isnull=True
         )[:10],
@@ -85,7 +96,7 @@ def study_settings(request):
     study = request.study
     if not study:
         raise Http404("No study.")
-    permissions.require(request.user, Action.VIEW_DEIDENTIFIED, study=study)
+    permissions.require(request.user, Action.VIEW_SETTINGS, study=study)
     can_edit = permissions.can(request.user, Action.MANAGE_STUDY, study=study)
     status = 200
     if request.method == "POST":

@@ -115,9 +115,15 @@ def test_a_settings_change_needs_a_reason_and_the_current_version(study, study_a
     assert "reload to see their change" in excinfo.value.messages[0]
 
 
-def test_only_the_study_admin_may_edit_settings_on_the_page(client, study, study_admin, monitor):
-    client.force_login(monitor)
-    assert client.get(reverse("study-settings")).status_code == 200
+def test_only_the_study_admin_may_edit_settings_on_the_page(
+    client, study, study_admin, data_manager, monitor, coordinator_a
+):
+    for user in (monitor, coordinator_a):
+        client.force_login(user)
+        assert client.get(reverse("study-settings")).status_code == 403
+    client.force_login(data_manager)
+    page = client.get(reverse("study-settings"))
+    assert page.status_code == 200 and page.context["can_edit"] is False
     assert client.post(reverse("study-settings"), {}).status_code == 403
     client.force_login(study_admin)
     response = client.post(

@@ -47,6 +47,9 @@ class CRFEditView(View):
     readonly_template_name = "records/crf_readonly.html"
     title = ""
     action = Action.ENTER_DATA
+    # A page that only creates (registration, a new consent) has nothing to read: readers get
+    # 403 there, and its links are shown only to those who may write.
+    readonly_allowed = True
 
     def get_record(self) -> ClinicalRecord | None:
         return None
@@ -93,7 +96,9 @@ class CRFEditView(View):
         record = self.get_record()
         study, site = self.get_study_and_site(record)
         level = permissions.access_level(self.request.user, study, site, write_action=self.action)
-        if level not in (permissions.WRITE, permissions.READ):
+        if level not in (permissions.WRITE, permissions.READ) or (
+            level == permissions.READ and record is None and not self.readonly_allowed
+        ):
             permissions.require(self.request.user, self.action, study=study, site=site)
         self.study, self.site = study, site
         self.can_write = level == permissions.WRITE

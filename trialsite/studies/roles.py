@@ -29,6 +29,7 @@ class Action(models.TextChoices):
     VIEW_AUDIT = "view_audit", _("Read the audit trail")
     VIEW_DEIDENTIFIED = "view_deidentified", _("Read de-identified data and exports")
     MANAGE_STUDY = "manage_study", _("Manage study settings, sites and members")
+    VIEW_SETTINGS = "view_settings", _("Read the study settings and their history")
 
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
@@ -61,10 +62,13 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             Action.LOCK_DATA,
             Action.VIEW_AUDIT,
             Action.VIEW_DEIDENTIFIED,
+            Action.VIEW_SETTINGS,
         }
     ),
     Role.SPONSOR: frozenset({Action.VIEW_DEIDENTIFIED}),
-    Role.ADMIN: frozenset({Action.MANAGE_STUDY, Action.VIEW_AUDIT, Action.VIEW_DEIDENTIFIED}),
+    # Configuration, not clinical data: the administrator reads no subject record and no clinical
+    # audit trail (which carries initials and birth dates); the settings keep their own history.
+    Role.ADMIN: frozenset({Action.MANAGE_STUDY, Action.VIEW_SETTINGS, Action.VIEW_DEIDENTIFIED}),
 }
 
 
