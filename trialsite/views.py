@@ -68,7 +68,11 @@ def home(request):
 
 @require_POST
 def switch_study(request):
-    study = studies_for_user(request.user).filter(pk=request.POST.get("study")).first()
+    try:
+        wanted = int(request.POST.get("study", ""))
+    except ValueError:
+        raise Http404("No such study.") from None
+    study = studies_for_user(request.user).filter(pk=wanted).first()
     if study is None:
         raise Http404("No such study.")
     request.session[SESSION_KEY] = study.pk

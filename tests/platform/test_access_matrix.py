@@ -1,0 +1,202 @@
+"""The access matrix of docs/roles.md, checked cell by cell against every URL of the app.
+
+The documentation is the test's input, so the role table users read and the behaviour cannot
+drift apart (issue: integrity §2). Every persona meets one world: a subject screened at site A
+with a consent, every screening CRF, a steroid course and an open manual query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from enrollment import services
+from enrollment.models import Consent, MedicationHistory, ScreeningLabs
+from tests.enrollment_data import screen_eligible_subject
+from trialsite.records import queries
+
+pytestmark = pytest.mark.django_db
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "roles.md"
+PERSONAS = [
+    "coordinator",
+    "investigator",
+    "monitor",
+    "data manager",
+    "sponsor",
+    "administrator",
+    "other site's coordinator",
+]
+FIXTURES = {
+    "coordinator": "coordinator_a",
+    "investigator": "investigator_a",
+    "monitor": "monitor",
+    "data manager": "data_manager",
+    "sponsor": "sponsor",
+    "administrator": "study_admin",
+    "other site's coordinator": "coordinator_b",
+}
+SAME_FOR_EVERYONE = {"login", "logout", "password_change", "password_change_done", "healthz"}
+
+
+def matrix() -> list[dict]:
+    """The rows of the table under "The access matrix" in docs/roles.md."""
+    text = DOC.read_text(encoding="utf-8").split("## The access matrix", 1)[1]
+    rows = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 2 + len(PERSONAS) or cells[0] in ("page", "---"):
+            continue
+        rows.append(
+            {"page": cells[0], "method": cells[1], **dict(zip(PERSONAS, cells[2:], strict=True))}
+        )
+    return rows
+
+
+def url_names() -> set[str]:
+    names: set[str] = set()
+
+    def walk(patterns, namespace=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.app_name == "admin":
+                    continue
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                walk(pattern.url_patterns, inner)
+            elif isinstance(pattern, URLPattern) and pattern.name:
+                names.add(namespace + pattern.name)
+
+    walk(get_resolver("trialsite.urls").url_patterns)
+    return names
+
+
+def test_every_url_of_the_application_is_in_the_matrix():
+    documented = {re.sub(r"\[.*\]$", "", row["page"]) for row in matrix()}
+    assert url_names() - SAME_FOR_EVERYONE == documented
+
+
+@pytest.fixture
+def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
+    subject = screen_eligible_subject(site_a, coordinator_a, investigator_a)
+    medications = MedicationHistory.objects.get(subject=subject)
+    services.save_screening_crf(
+        subject,
+        MedicationHistory,
+        actor=coordinator_a,
+        values={"steroids_before_apheresis": True},
+        expected_version=medications.version,
+        reason="steroids found in the notes",
+    )
+    course = services.save_steroid_course(
+        subject,
+        actor=coordinator_a,
+        values={
+            "drug": "prednisone",
+            "daily_dose_mg": 5,
+            "start_date": timezone.localdate() - dt.timedelta(days=3),
+            "ongoing": True,
+        },
+    )
+    labs = ScreeningLabs.objects.get(subject=subject)
+    query = queries.raise_query(labs, actor=monitor, field="creatinine", text="Source value?")
+    return {
+        "study": study,
+        "subject": subject,
+        "consent": Consent.objects.get(subject=subject),
+        "course": course,
+        "labs": labs,
+        "query": query,
+    }
+
+
+def url_of(page: str, world: dict) -> str:
+    subject = world["subject"]
+    labs = world["labs"]
+    content_type = ContentType.objects.get_for_model(ScreeningLabs).pk
+    name, _, param = page.partition("[")
+    param = param.rstrip("]")
+    args = {
+        "enrollment:subject": [subject.pk],
+        "enrollment:edit-subject": [subject.pk],
+        "enrollment:consent": [subject.pk],
+        "enrollment:consent-edit": [subject.pk, world["consent"].pk],
+        "enrollment:crf": [subject.pk, param],
+        "enrollment:steroid-new": [subject.pk],
+        "enrollment:steroid-edit": [subject.pk, world["course"].pk],
+        "enrollment:eligibility": [subject.pk],
+        "enrollment:confirm": [subject.pk],
+        "enrollment:screen-failure": [subject.pk],
+        "records:query": [world["query"].pk],
+        "records:query-action": [world["query"].pk, param],
+        "records:raise-query": [content_type, labs.pk],
+        "records:history": [content_type, labs.pk],
+        "api:study-detail": [world["study"].pk],
+        "api:subject-list": [world["study"].pk],
+        "api:subject-eligibility": [subject.pk],
+        "api:subject-screening-crf": [subject.pk, "labs"],
+    }.get(name, [])
+    return reverse(name, args=args)
+
+
+def request(client, method: str, url: str):
+    return client.post(url, {"study": ""}) if method == "POST" else client.get(url)
+
+
+def check(response, expected: str, where: str) -> None:
+    status = response.status_code
+    if expected == "ok":
+        assert status in (200, 302), where
+        if status == 302:
+            assert "/accounts/login/" not in response["Location"], where
+    elif expected in ("write", "read"):
+        assert status == 200, where
+        assert response.context["readonly"] is (expected == "read"), where
+    else:
+        assert status == int(expected), where
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_each_role_gets_what_the_matrix_says(client, request_fixture, persona, world):
+    user = request_fixture(FIXTURES[persona])
+    client.force_login(user)
+    for row in matrix():
+        if row["page"] == "switch-study":
+            url = reverse("switch-study")
+            response = client.post(url, {"study": world["study"].pk})
+        else:
+            url = url_of(row["page"], world)
+            response = request(client, row["method"], url)
+        check(response, row[persona], f"{persona}: {row['method']} {url} ({row['page']})")
+
+
+def test_an_outsider_gets_404_and_an_anonymous_visitor_the_login(client, world, outsider):
+    client.force_login(outsider)
+    for row in matrix():
+        url = url_of(row["page"], world)
+        response = request(client, row["method"], url)
+        page = row["page"]
+        if page in ("home", "api:schema", "api:me", "api:study-list"):
+            assert response.status_code == 200, page
+        else:
+            assert response.status_code == 404, (page, response.status_code)
+    client.logout()
+    for row in matrix():
+        url = url_of(row["page"], world)
+        response = request(client, row["method"], url)
+        if row["page"].startswith("api:"):
+            if row["page"] != "api:schema":
+                assert response.status_code in (401, 403), row["page"]
+        else:
+            assert response.status_code == 302, row["page"]
+            assert response["Location"].startswith("/accounts/login/"), row["page"]
+
+
+@pytest.fixture
+def request_fixture(request):
+    return request.getfixturevalue
