@@ -66,3 +66,18 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     study = factory.LazyAttribute(lambda m: m.site.study if m.site else StudyFactory())
     site = None
     role = "coordinator"
+
+
+def make_vitals(study, site, actor, **values):
+    """A test-only CRF saved through the records core (``tests.testapp.VitalSigns``)."""
+    from decimal import Decimal
+
+    from tests.testapp.models import VitalSigns
+    from trialsite.records import services
+
+    return services.create_record(
+        VitalSigns,
+        actor=actor,
+        study=study,
+        values={"site": site, "subject_label": "TJ-S-0001", "weight_kg": Decimal("70.0"), **values},
+    )

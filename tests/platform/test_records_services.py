@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from tests.factories import make_vitals
 from tests.testapp.models import VitalSigns
 from trialsite.records import selectors, services
 from trialsite.records.exceptions import RecordLocked, SignatureRefused, StaleVersion
@@ -16,15 +17,6 @@ from trialsite.records.models import AuditEvent, RecordStatus, Signature
 from trialsite.studies.models import Study
 
 pytestmark = pytest.mark.django_db
-
-
-def make_vitals(study, site, actor, **values):
-    return services.create_record(
-        VitalSigns,
-        actor=actor,
-        study=study,
-        values={"site": site, "subject_label": "TJ-S-0001", "weight_kg": Decimal("70.0"), **values},
-    )
 
 
 def test_it_records_who_what_when_on_create(study, site_a, coordinator_a):

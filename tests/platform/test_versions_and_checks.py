@@ -13,22 +13,13 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
 
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_vitals
 from tests.testapp.models import VitalSigns
 from trialsite.records import edit_checks, queries, services
 from trialsite.records.exceptions import VersionRequired
 from trialsite.records.models import AuditEvent, ClinicalRecord, DataQuery, QueryMessage
 
 pytestmark = pytest.mark.django_db
-
-
-def make_vitals(study, site, actor, **values):
-    return services.create_record(
-        VitalSigns,
-        actor=actor,
-        study=study,
-        values={"site": site, "subject_label": "TJ-S-0001", "weight_kg": Decimal("70.0"), **values},
-    )
 
 
 @pytest.fixture
