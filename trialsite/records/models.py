@@ -327,6 +327,7 @@ class DataQuery(models.Model):
     record_url = models.CharField(max_length=200, blank=True)
     subject_pk = models.PositiveIntegerField(null=True, blank=True, db_index=True)
     subject_label = models.CharField(_("subject"), max_length=40, blank=True)
+    subject_url = models.CharField(max_length=200, blank=True)
     form_label = models.CharField(_("form"), max_length=120)
     field = models.CharField(_("field"), max_length=64)
     field_label = models.CharField(_("question"), max_length=200)

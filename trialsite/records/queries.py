@@ -56,6 +56,9 @@ def _describe(record) -> dict:
         "record_url": url[:200],
         "subject_pk": getattr(record, "subject_id", None),
         "subject_label": str(subject)[:40] if subject is not None else "",
+        "subject_url": subject.get_absolute_url()[:200]
+        if subject is not None and hasattr(subject, "get_absolute_url")
+        else "",
         "form_label": str(capfirst(type(record)._meta.verbose_name))[:120],
     }
 

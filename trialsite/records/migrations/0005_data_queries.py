@@ -31,6 +31,7 @@ class Migration(migrations.Migration):
                     "subject_label",
                     models.CharField(blank=True, max_length=40, verbose_name="subject"),
                 ),
+                ("subject_url", models.CharField(blank=True, max_length=200)),
                 ("form_label", models.CharField(max_length=120, verbose_name="form")),
                 ("field", models.CharField(max_length=64, verbose_name="field")),
                 ("field_label", models.CharField(max_length=200, verbose_name="question")),
