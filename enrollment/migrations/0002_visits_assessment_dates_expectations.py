@@ -15,12 +15,17 @@ ADDED = [
 
 
 def date_existing_records(apps, schema_editor):
-    """Records entered before the field existed are dated by when they were entered."""
+    """Records entered before the field existed are dated by when they were entered.
+
+    On the migrating connection (the owner role), never the application's default one.
+    """
+    alias = schema_editor.connection.alias
     for name in ADDED:
         model = apps.get_model("enrollment", name)
-        for record in model.objects.filter(assessment_date=datetime.date(2000, 1, 1)):
+        rows = model.objects.using(alias).filter(assessment_date=datetime.date(2000, 1, 1))
+        for record in rows:
             record.assessment_date = record.created_at.date()
-            record.save(update_fields=["assessment_date"])
+            record.save(using=alias, update_fields=["assessment_date"])
 
 
 class Migration(migrations.Migration):
