@@ -94,6 +94,7 @@ __all__ = [
     "SETTINGS_HELP",
     "EscalationDesign",
     "LevelTally",
+    "OperatingCharacteristics",  # noqa: F822 (loaded lazily by __getattr__)
     "Recommendation",
     "SubjectOutcome",
     "TraceStep",
@@ -105,6 +106,7 @@ __all__ = [
     "escalation_trace",
     "format_outcomes",
     "lymphodepletion_dose_mg",
+    "operating_characteristics",  # noqa: F822 (loaded lazily by __getattr__)
     "outcome_letter",
     "parse_outcomes",
     "recommend",
@@ -142,6 +144,20 @@ CODES_BY_ACTION: dict[str, tuple[str, ...]] = {
     "wait": ("await_dlt_window",),
     "stop": ("mtd_declared", "top_dose_tolerated", "no_tolerable_dose"),
 }
+
+
+#: Names this module re-exports from ``dosing.operating`` (loaded on first use, see __getattr__).
+_OPERATING = ("OperatingCharacteristics", "operating_characteristics")
+
+
+def __getattr__(name: str) -> object:
+    """``operating_characteristics`` and its result live in ``dosing.operating`` (which drives
+    ``recommend``); importing them lazily lets either module be imported first (PEP 562)."""
+    if name in _OPERATING:
+        from dosing import operating
+
+        return getattr(operating, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _dl(level: int) -> str:

@@ -54,6 +54,21 @@ CONTRACT: dict[str, dict[str, tuple[str, ...]]] = {
         "parse_outcomes": ("text",),
         "recommend": ("design", "outcomes"),
         "Recommendation": ("action", "dose_level", "mtd", "phase", "open_slots", "code", "reason"),
+        "operating_characteristics": (
+            "design",
+            "true_dlt_probability",
+            "p_related_grade2",
+            "method",
+            "n_trials",
+            "seed",
+        ),
+        "OperatingCharacteristics": (
+            "p_select",
+            "expected_subjects",
+            "expected_dlts",
+            "expected_total_subjects",
+            "method",
+        ),
     },
     "efficacy.rules": {
         "classify_response": (

@@ -85,3 +85,46 @@ def test_it_lists_every_design_setting_in_help(capsys: pytest.CaptureFixture[str
         assert f"Default: {SETTINGS_DEFAULTS[f.name]}." in help_text
     for name, choices in SETTINGS_CHOICES.items():
         assert f"Choices: {', '.join(map(str, choices))}." in help_text, name
+
+
+# --- --oc: operating characteristics ------------------------------------------------------------
+
+
+def _row(text: str, label: str) -> list[str]:
+    return next(line.split() for line in text.splitlines() if line.split()[:1] == [label])
+
+
+def test_oc_prints_the_probability_of_each_recommended_dose_and_expected_counts() -> None:
+    """One level, p = 0.1: P(DL1) = 0.9^6 + 6 x 0.1 x 0.9^5 = 0.885735, E[subjects] = 5.916."""
+    text = run("--levels", "1", "--oc", "0.1")
+    assert "Operating characteristics: exact, 10 trial paths" in text
+    assert _row(text, "DL1") == ["DL1", "0.100", "0.00", "0.8857", "5.916", "0.592"]
+    assert _row(text, "none") == ["none", "0.1143"]
+    assert "Expected subjects in total: 5.916" in text
+
+
+def test_oc_takes_design_settings_grade_2_rates_and_a_seeded_simulation() -> None:
+    text = run(
+        "--levels", "4", "--atd-levels", "2", "--oc", "0.05, 0.1,0.25,0.4",
+        "--oc-grade2", "0.2,0.3,0.3,0.3",
+    )  # fmt: skip
+    assert "atd_levels=2" in text
+    assert _row(text, "DL3") == ["DL3", "0.250", "0.30", "0.3772", "4.824", "1.206"]
+    sim = run(
+        "--levels", "3", "--oc", "0,0,0", "--oc-method", "simulation", "--oc-trials", "20",
+        "--oc-seed", "5",
+    )  # fmt: skip
+    assert "simulation, 20 trials, seed 5 (standard errors in brackets)" in sim
+    row = "DL3 0.000 0.00 1.0000 (0.0000) 6.000 (0.000) 0.000 (0.000)"
+    assert _row(sim, "DL3") == row.split()
+
+
+def test_oc_refuses_bad_probabilities_and_a_history() -> None:
+    with pytest.raises(CommandError, match=r"one probability per dose level DL1\.\.DL3"):
+        run("--levels", "3", "--oc", "0.1,0.2")
+    with pytest.raises(CommandError, match=r"at DL2 must be between 0 and 1"):
+        run("--levels", "2", "--oc", "0.1,1.2")
+    with pytest.raises(CommandError, match=r"expected probabilities separated by commas"):
+        run("--levels", "2", "--oc", "0.1,high")
+    with pytest.raises(CommandError, match=r"give it without an outcome history"):
+        run("--levels", "2", "--oc", "0.1,0.2", "1NNN")

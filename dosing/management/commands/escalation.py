@@ -4,6 +4,12 @@ For statisticians checking the engine (RULES.md §4): it prints the recommendati
 subject and the final one. It uses only ``dosing.rules``; no database is touched.
 
     python manage.py escalation --levels 4 --atd-levels 2 "1N 2G 2NN"
+
+With ``--oc`` it prints the design's operating characteristics instead (Storer 1989): for the
+given true DLT probability at each level, the probability of each recommended dose and the
+expected subjects and DLTs per level (``dosing.rules.operating_characteristics``).
+
+    python manage.py escalation --levels 4 --atd-levels 2 --oc 0.05,0.1,0.25,0.4
 """
 
 from __future__ import annotations
@@ -21,6 +27,16 @@ OPTION_NAMES = {"num_levels": "--levels"}
 
 def _option(name: str) -> str:
     return OPTION_NAMES.get(name, "--" + name.replace("_", "-"))
+
+
+def _probabilities(text: str) -> list[float]:
+    """ "0.05,0.1,0.25" -> [0.05, 0.1, 0.25] (ranges are checked by operating_characteristics)."""
+    try:
+        return [float(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected probabilities separated by commas, e.g. 0.05,0.1,0.25 (got {text!r})"
+        ) from None
 
 
 def _level(value: int | None) -> str:
@@ -76,6 +92,36 @@ class Command(BaseCommand):
             action="store_true",
             help="Report protocol deviations instead of refusing the history (strict=False).",
         )
+        oc = parser.add_argument_group(
+            "operating characteristics",
+            "Print how the design behaves if each subject at DLd has a DLT with probability p_d "
+            "(Storer 1989) instead of running a history.",
+        )
+        oc.add_argument(
+            "--oc",
+            type=_probabilities,
+            default=None,
+            metavar="P1,P2,...",
+            help="True DLT probability at each dose level DL1..DLn, e.g. 0.05,0.1,0.25,0.4.",
+        )
+        oc.add_argument(
+            "--oc-grade2",
+            type=_probabilities,
+            default=None,
+            metavar="G1,G2,...",
+            help="Probability that a subject without a DLT has a related grade-2 toxicity, per "
+            "level (it only matters for the ATD trigger). Default: 0 at every level.",
+        )
+        oc.add_argument(
+            "--oc-method",
+            choices=("exact", "simulation"),
+            default="exact",
+            help="exact = every trial path; simulation = seeded random trials. Default: exact.",
+        )
+        oc.add_argument(
+            "--oc-trials", type=int, default=10_000, help="Simulated trials. Default: 10000."
+        )
+        oc.add_argument("--oc-seed", type=int, default=0, help="Simulation seed. Default: 0.")
 
     def handle(self, *args: object, **options: object) -> None:
         settings = {f.name: options[f.name] for f in fields(rules.EscalationDesign)}
@@ -83,6 +129,14 @@ class Command(BaseCommand):
         strict = not options["lenient"]
         if settings["num_levels"] is None:
             raise CommandError("--levels is required: the number of dose levels (num_levels).")
+        if options["oc"] is not None:
+            if text.strip():
+                raise CommandError(
+                    "--oc describes the design under assumed DLT probabilities: give it without "
+                    "an outcome history."
+                )
+            self._operating_characteristics(settings, options)
+            return
         try:
             design = rules.EscalationDesign(**settings)
             outcomes = rules.parse_outcomes(text)
@@ -115,6 +169,58 @@ class Command(BaseCommand):
         out.write("Per level: " + "; ".join(self._tally(t) for t in final.levels))
         for deviation in final.deviations:
             out.write(f"Deviation: {deviation}")
+
+    def _operating_characteristics(self, settings: dict, options: dict) -> None:
+        try:
+            design = rules.EscalationDesign(**settings)
+            result = rules.operating_characteristics(
+                design,
+                options["oc"],
+                p_related_grade2=options["oc_grade2"],
+                method=options["oc_method"],
+                n_trials=options["oc_trials"],
+                seed=options["oc_seed"],
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        out = self.stdout
+        out.write(f"Design: {', '.join(f'{k}={v}' for k, v in asdict(design).items())}")
+        if result.method == "exact":
+            out.write(f"Operating characteristics: exact, {result.paths} trial paths")
+        else:
+            out.write(
+                f"Operating characteristics: simulation, {result.n_trials} trials, seed "
+                f"{options['oc_seed']} (standard errors in brackets)"
+            )
+        se = result.standard_errors
+        grade2 = options["oc_grade2"] or [0.0] * design.num_levels
+
+        def cell(value: float, key: str, level: int | None, width: int, digits: int) -> str:
+            text = f"{value:.{digits}f}"
+            if se:
+                text += f" ({se[key][level]:.{digits}f})"
+            return f"{text:>{width}}"
+
+        width = 16 if se else 9
+        out.write("")
+        out.write(
+            f"{'level':<5}  {'P(DLT)':>6}  {'P(G2)':>5}  {'P(recommended)':>{width + 5}}  "
+            f"{'E[subjects]':>{width + 2}}  {'E[DLTs]':>{width}}"
+        )
+        for level in range(1, design.num_levels + 1):
+            out.write(
+                f"{_level(level):<5}  {options['oc'][level - 1]:>6.3f}  {grade2[level - 1]:>5.2f}  "
+                f"{cell(result.p_select[level], 'p_select', level, width + 5, 4)}  "
+                f"{cell(result.expected_subjects[level], 'expected_subjects', level, width + 2, 3)}"
+                f"  {cell(result.expected_dlts[level], 'expected_dlts', level, width, 3)}"
+            )
+        none = cell(result.p_select[None], "p_select", None, width + 5, 4)
+        out.write(f"{'none':<5}  {'':>6}  {'':>5}  {none}")
+        total = f"{result.expected_total_subjects:.3f}"
+        if se:
+            total += f" ({se['expected_total_subjects']:.3f})"
+        out.write("")
+        out.write(f"Expected subjects in total: {total}")
 
     @staticmethod
     def _columns_header() -> str:
