@@ -198,6 +198,7 @@ def test_a_second_first_save_is_a_conflict_not_an_overwrite(site_a, coordinator_
         ("enrollment:crf", ["labs"]),
         ("enrollment:edit-subject", []),
         ("enrollment:consent-edit", ["consent"]),
+        ("enrollment:steroid-edit", ["course"]),
     ],
 )
 def test_every_form_refuses_an_edit_without_the_version_it_read(
@@ -206,6 +207,8 @@ def test_every_form_refuses_an_edit_without_the_version_it_read(
     subject = screen_eligible_subject(site_a, coordinator_a, investigator_a)
     if args == ["consent"]:
         args = [subject_consent_pk(subject)]
+    if args == ["course"]:
+        args = [add_steroid_course(subject, coordinator_a).pk]
     client.force_login(coordinator_a)
     url = reverse(url_name, args=[subject.pk, *args])
     form = client.get(url).context["form"]
@@ -217,6 +220,30 @@ def test_every_form_refuses_an_edit_without_the_version_it_read(
     assert response.status_code == 400
     assert "version" in response.context["form"].errors
     assert AuditEvent.objects.count() == events
+
+
+def add_steroid_course(subject, coordinator):
+    from enrollment.models import MedicationHistory
+
+    medications = MedicationHistory.objects.get(subject=subject)
+    services.save_screening_crf(
+        subject,
+        MedicationHistory,
+        actor=coordinator,
+        values={"steroids_before_apheresis": True},
+        expected_version=medications.version,
+        reason="found in the notes",
+    )
+    return services.save_steroid_course(
+        subject,
+        actor=coordinator,
+        values={
+            "drug": "prednisone",
+            "daily_dose_mg": Decimal("5"),
+            "start_date": subject.screening_date,
+            "ongoing": True,
+        },
+    )
 
 
 def subject_consent_pk(subject) -> int:
