@@ -20,6 +20,11 @@ from django.core.exceptions import ImproperlyConfigured
 
 from trialsite import __version__
 from trialsite.env import env_bool, env_choice, env_int, env_list, env_secret, env_str
+from trialsite.secret_rules import (
+    DEVELOPMENT_AUDIT_ANCHOR_KEY,
+    DEVELOPMENT_SECRET_KEY,
+    public_secret_reason,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("TRIALSITE_VAR_DIR") or BASE_DIR / "var")
@@ -36,9 +41,14 @@ if not SECRET_KEY:
             "SECRET_KEY is required when DJANGO_ENV=production "
             "(set SECRET_KEY or SECRET_KEY_FILE to at least 50 random characters)."
         )
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdefghij"
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 elif PRODUCTION and len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters in production.")
+elif PRODUCTION and (_reason := public_secret_reason(SECRET_KEY)):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is refused in production: {_reason}. Generate one with: "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 
 # The key of the audit anchors' HMAC (trialsite.records.anchors). Never stored in the database:
 # whoever can rewrite the audit tables still cannot forge an anchor without it.
@@ -49,9 +59,22 @@ if not AUDIT_ANCHOR_KEY:
             "AUDIT_ANCHOR_KEY is required when DJANGO_ENV=production "
             "(set AUDIT_ANCHOR_KEY or AUDIT_ANCHOR_KEY_FILE to at least 32 random characters)."
         )
-    AUDIT_ANCHOR_KEY = "dev-only-audit-anchor-key-do-not-use-in-production"
+    AUDIT_ANCHOR_KEY = DEVELOPMENT_AUDIT_ANCHOR_KEY
 elif PRODUCTION and len(AUDIT_ANCHOR_KEY) < 32:
     raise ImproperlyConfigured("AUDIT_ANCHOR_KEY must be at least 32 characters in production.")
+elif PRODUCTION and (_reason := public_secret_reason(AUDIT_ANCHOR_KEY)):
+    raise ImproperlyConfigured(
+        f"AUDIT_ANCHOR_KEY is refused in production: {_reason}. Generate one with: "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    )
+
+# Demo data (``manage.py seed_demo``: known logins with a published password) only when asked:
+# ``make run`` asks by default; production never does (issue 9 §4).
+DEMO = env_bool("DEMO", default=False)
+if PRODUCTION and DEMO:
+    raise ImproperlyConfigured(
+        "DEMO=true is refused when DJANGO_ENV=production: demo logins have a published password."
+    )
 
 DEBUG = env_bool("DEBUG", default=not PRODUCTION)
 if PRODUCTION and DEBUG:
