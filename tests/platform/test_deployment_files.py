@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,102 @@ def test_make_run_with_demo_false_does_not_seed():
     assert "manage.py migrate" in commands
     assert "manage.py seed_demo" not in commands
     assert "manage.py runserver" in commands
+
+
+# --- The production image (Dockerfile, requirements-prod.txt) ------------------------------------
+
+
+def requirement_lines(name: str) -> list[str]:
+    text = (ROOT / name).read_text().splitlines()
+    return [line.strip() for line in text if line.strip() and not line.startswith("#")]
+
+
+def dockerfile_stages() -> list[str]:
+    """The Dockerfile's stages, each the text from its FROM line to the next."""
+    text = (ROOT / "Dockerfile").read_text()
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    stages: list[list[str]] = []
+    for line in lines:
+        if line.startswith("FROM "):
+            stages.append([])
+        if stages:
+            stages[-1].append(line)
+    return ["\n".join(stage) for stage in stages]
+
+
+def test_the_production_requirements_swap_only_the_binary_driver_for_the_compiled_one():
+    development = requirement_lines("requirements.txt")
+    production = requirement_lines("requirements-prod.txt")
+    binary = next(line for line in development if line.startswith("psycopg2-binary=="))
+    version = binary.split("==")[1]
+    assert f"psycopg2=={version}" in production
+    assert not any(line.startswith("psycopg2-binary") for line in production)
+    assert sorted(set(development) - {binary}) == sorted(set(production) - {f"psycopg2=={version}"})
+    assert f"psycopg2=={version}" in requirement_lines("constraints.txt")
+
+
+def test_the_image_compiles_psycopg2_against_libpq_and_ships_no_binary_wheel():
+    *build_stages, runtime = dockerfile_stages()
+    assert build_stages, "a build stage compiles the driver"
+    build = build_stages[0]
+    assert "libpq-dev" in build and "gcc" in build
+    assert "--no-binary psycopg2" in build
+    assert "-r requirements-prod.txt" in build
+    assert "-r requirements-prod.txt" in runtime and "--no-index" in runtime
+    assert "libpq5" in runtime
+    assert "requirements.txt" not in runtime
+    assert "gcc" not in runtime
+
+
+def test_the_image_collects_static_files_in_production_mode_without_a_written_key():
+    runtime = dockerfile_stages()[-1]
+    assert "DJANGO_ENV=production" in runtime
+    copy_all = runtime.index("COPY . .")
+    collect = runtime.index("manage.py collectstatic --noinput")
+    assert collect > copy_all
+    assert "staticfiles.json" in runtime[collect:]
+    assert "secrets.token_urlsafe" in runtime  # a throwaway key, not one written here
+    assert "build-only" not in runtime
+
+
+def test_the_readme_production_section_says_collectstatic_is_required():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### docker-compose", 1)[1].split("\n## ", 1)[0]
+    assert "manage.py collectstatic --noinput" in section
+    assert "Missing staticfiles manifest entry" in section
+
+
+SERVE_AFTER_COLLECTSTATIC = """
+import django
+django.setup()
+from django.core.management import call_command
+from django.test import Client
+call_command("collectstatic", "--noinput", verbosity=0)
+response = Client().get("/accounts/login/", HTTP_HOST="edc.example.org", secure=True)
+print(response.status_code)
+"""
+
+
+def test_production_pages_render_once_collectstatic_has_run(tmp_path):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE_AFTER_COLLECTSTATIC],
+        cwd=ROOT,
+        env={
+            **clean,
+            "PYTHONPATH": os.pathsep.join([str(ROOT), clean.get("PYTHONPATH", "")]),
+            "DJANGO_SETTINGS_MODULE": "trialsite.settings",
+            "DJANGO_ENV": "production",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "AUDIT_ANCHOR_KEY": secrets.token_urlsafe(32),
+            "ALLOWED_HOSTS": "edc.example.org",
+            "STATIC_ROOT": str(tmp_path / "static"),
+            "TRIALSITE_VAR_DIR": str(tmp_path / "var"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "200"
+    assert (tmp_path / "static" / "staticfiles.json").exists()
