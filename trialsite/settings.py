@@ -322,9 +322,16 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- REST API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Basic first: its WWW-Authenticate makes an unauthenticated call 401, not 403 (issue 9 §4).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "trialsite.api.authentication.BasicAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+    ],
+    # Bodies too large or nested too deep are a JSON 413/400, never a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "trialsite.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "trialsite.api.pagination.StandardPagination",
@@ -338,6 +345,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Electronic data capture for dose-escalation cell-therapy trials.",
     "VERSION": __version__,
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema maps every endpoint: only signed-in users may read it (issue 9 §4).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
 # --- Logging: one line per event, to stderr ----------------------------------------------------
