@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from trialsite import __version__
@@ -101,6 +102,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
+    "csp",
     # The study platform (lowest layers first, docs/architecture.md §2).
     "trialsite.studies",
     "trialsite.records",
@@ -123,6 +125,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "trialsite.permissions_policy.PermissionsPolicyMiddleware",
     "trialsite.studies.middleware.CurrentStudyMiddleware",
     # Last, so it sees authentication failures from every backend.
     "axes.middleware.AxesMiddleware",
@@ -285,6 +289,40 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy in every environment, so the test suite catches an inline script: only
+# trialsite's own files run or style the page (no inline <script>, on…= handler or style=; the
+# study switcher's handler lives in static/js/trialsite.js). Bootstrap draws its icons as data:
+# SVGs in its CSS, hence img-src data:.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Permissions-Policy (trialsite.permissions_policy): no browser feature an EDC does not use.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+    )
+}
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
