@@ -1,10 +1,13 @@
 # trialsite: `make run` serves the EDC with demo data; `make test` runs the whole test suite.
 # Both create the virtualenv and install the pinned requirements when they are missing.
+# `make run DEMO=false` serves without seeding the demo study and its logins (DEMO=true is the
+# default here only; production never seeds, see docker-compose.yml).
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+DEMO ?= true
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 
 .PHONY: run test lint format worker beat migrate seed clean
@@ -26,7 +29,7 @@ migrate: $(VENV)/.runtime-installed
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
-run: seed
+run: migrate $(if $(filter true,$(DEMO)),seed)
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(VENV)/.dev-installed

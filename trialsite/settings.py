@@ -16,10 +16,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from trialsite import __version__
 from trialsite.env import env_bool, env_choice, env_int, env_list, env_secret, env_str
+from trialsite.secret_rules import (
+    DEVELOPMENT_AUDIT_ANCHOR_KEY,
+    DEVELOPMENT_SECRET_KEY,
+    public_secret_reason,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("TRIALSITE_VAR_DIR") or BASE_DIR / "var")
@@ -36,9 +42,14 @@ if not SECRET_KEY:
             "SECRET_KEY is required when DJANGO_ENV=production "
             "(set SECRET_KEY or SECRET_KEY_FILE to at least 50 random characters)."
         )
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdefghij"
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 elif PRODUCTION and len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters in production.")
+elif PRODUCTION and (_reason := public_secret_reason(SECRET_KEY)):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is refused in production: {_reason}. Generate one with: "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 
 # The key of the audit anchors' HMAC (trialsite.records.anchors). Never stored in the database:
 # whoever can rewrite the audit tables still cannot forge an anchor without it.
@@ -49,9 +60,22 @@ if not AUDIT_ANCHOR_KEY:
             "AUDIT_ANCHOR_KEY is required when DJANGO_ENV=production "
             "(set AUDIT_ANCHOR_KEY or AUDIT_ANCHOR_KEY_FILE to at least 32 random characters)."
         )
-    AUDIT_ANCHOR_KEY = "dev-only-audit-anchor-key-do-not-use-in-production"
+    AUDIT_ANCHOR_KEY = DEVELOPMENT_AUDIT_ANCHOR_KEY
 elif PRODUCTION and len(AUDIT_ANCHOR_KEY) < 32:
     raise ImproperlyConfigured("AUDIT_ANCHOR_KEY must be at least 32 characters in production.")
+elif PRODUCTION and (_reason := public_secret_reason(AUDIT_ANCHOR_KEY)):
+    raise ImproperlyConfigured(
+        f"AUDIT_ANCHOR_KEY is refused in production: {_reason}. Generate one with: "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    )
+
+# Demo data (``manage.py seed_demo``: known logins with a published password) only when asked:
+# ``make run`` asks by default; production never does (issue 9 §4).
+DEMO = env_bool("DEMO", default=False)
+if PRODUCTION and DEMO:
+    raise ImproperlyConfigured(
+        "DEMO=true is refused when DJANGO_ENV=production: demo logins have a published password."
+    )
 
 DEBUG = env_bool("DEBUG", default=not PRODUCTION)
 if PRODUCTION and DEBUG:
@@ -78,6 +102,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
+    "csp",
     # The study platform (lowest layers first, docs/architecture.md §2).
     "trialsite.studies",
     "trialsite.records",
@@ -100,6 +125,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "trialsite.permissions_policy.PermissionsPolicyMiddleware",
     "trialsite.studies.middleware.CurrentStudyMiddleware",
     # Last, so it sees authentication failures from every backend.
     "axes.middleware.AxesMiddleware",
@@ -262,6 +289,40 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy in every environment, so the test suite catches an inline script: only
+# trialsite's own files run or style the page (no inline <script>, on…= handler or style=; the
+# study switcher's handler lives in static/js/trialsite.js). Bootstrap draws its icons as data:
+# SVGs in its CSS, hence img-src data:.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Permissions-Policy (trialsite.permissions_policy): no browser feature an EDC does not use.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+    )
+}
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
@@ -299,9 +360,16 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- REST API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Basic first: its WWW-Authenticate makes an unauthenticated call 401, not 403 (issue 9 §4).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "trialsite.api.authentication.BasicAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+    ],
+    # Bodies too large or nested too deep are a JSON 413/400, never a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "trialsite.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "trialsite.api.pagination.StandardPagination",
@@ -315,6 +383,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Electronic data capture for dose-escalation cell-therapy trials.",
     "VERSION": __version__,
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema maps every endpoint: only signed-in users may read it (issue 9 §4).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
 # --- Logging: one line per event, to stderr ----------------------------------------------------

@@ -89,3 +89,52 @@ def test_secrets_can_come_from_a_file(monkeypatch, tmp_path):
     secret_file.write_text("s3cr3t\n")
     monkeypatch.setenv("API_TOKEN_FILE", str(secret_file))
     assert env.env_secret("API_TOKEN") == "s3cr3t"
+
+
+# --- Production refuses what is public (issue 9 §4) ----------------------------------------------
+
+
+def production(*args: str, **environment: str) -> subprocess.CompletedProcess:
+    keys = {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "AUDIT_ANCHOR_KEY": secrets.token_urlsafe(32),
+        "ALLOWED_HOSTS": "edc.example.org",
+    }
+    return manage(*args, DJANGO_ENV="production", **{**keys, **environment})
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "change-me-change-me-change-me-change-me-change-me-change-me",  # the old compose fallback
+        "dev-only-insecure-key-do-not-use-in-production-0123456789abcdefghij",  # settings.py
+        "build-only-build-only-build-only-build-only-build-only",  # the old Dockerfile key
+        "abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabc",
+    ],
+)
+def test_production_refuses_a_secret_key_written_in_the_repository(key):
+    result = production("check", "--deploy", SECRET_KEY=key)
+    assert result.returncode != 0
+    assert result.stderr.startswith(
+        "trialsite: configuration error: SECRET_KEY is refused in production:"
+    )
+    assert "secrets.token_urlsafe(50)" in result.stderr
+
+
+def test_production_refuses_the_old_compose_audit_anchor_key():
+    result = production("check", AUDIT_ANCHOR_KEY="change-me-audit-anchor-key-change-me")
+    assert result.returncode != 0
+    assert "AUDIT_ANCHOR_KEY is refused in production: it contains 'change-me'" in result.stderr
+
+
+def test_production_never_seeds_the_demo(tmp_path):
+    result = production("seed_demo", TRIALSITE_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "seed_demo never runs when DJANGO_ENV=production" in result.stderr
+    assert "Demo study" not in result.stdout
+
+
+def test_production_refuses_demo_true():
+    result = production("check", DEMO="true")
+    assert result.returncode != 0
+    assert "DEMO=true is refused when DJANGO_ENV=production" in result.stderr

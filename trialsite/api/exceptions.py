@@ -1,5 +1,8 @@
 """One handler maps service errors to HTTP (docs/architecture.md §10 "Errors"): 400, 409, 423, 428.
 
+A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is a JSON 413 and a locked account a JSON 429, each
+with a ``code`` (``trialsite.api.errors``; issue 9 §4).
+
 Field problems come back as ``{"errors": {field: [messages]}, "code": ...}`` so API clients see
 the same field-level messages as the forms. Record state problems (a stale or missing version, a
 locked record) are RFC 9457 problem details (``application/problem+json``) that keep the
@@ -8,12 +11,15 @@ locked record) are RFC 9457 problem details (``application/problem+json``) that 
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from trialsite.api.errors import CodedApiError, RequestTooLarge
 from trialsite.records.exceptions import (
     RecordLocked,
     RecordStateError,
@@ -47,6 +53,8 @@ def _codes(exc: DjangoValidationError) -> list[str]:
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):  # DRF reads request.body, which enforces the limit
+        exc = RequestTooLarge(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             errors = {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}
@@ -75,6 +83,10 @@ def exception_handler(exc, context):
         if isinstance(exc, StaleVersion | VersionRequired):
             body["current_version"] = exc.current_version
         return Response(body, status=code, content_type="application/problem+json")
+    if isinstance(exc, CodedApiError):
+        response = drf_exception_handler(exc, context)
+        response.data = {"detail": exc.detail, "code": exc.detail.code}
+        return response
     return drf_exception_handler(exc, context)
 
 
