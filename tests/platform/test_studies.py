@@ -128,7 +128,12 @@ def test_only_the_study_admin_may_edit_settings_on_the_page(
     client.force_login(study_admin)
     response = client.post(
         reverse("study-settings"),
-        {"document": "{not json", "version": "1", "reason": "typo"},
+        {
+            "raw-section": "__document__",
+            "raw-document": "{not json",
+            "raw-version": "1",
+            "raw-reason": "typo",
+        },
     )
     assert response.status_code == 400
     assert "not valid JSON" in response.content.decode()
