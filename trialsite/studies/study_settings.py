@@ -62,6 +62,20 @@ _SECTIONS: dict[str, SettingsSection] = {}
 _DOCUMENT_CHECKS: list[Callable[[dict], dict[str, str]]] = []
 
 
+# Run on commit of a settings change: fn(study, actor=..., reason=...) recomputes what it affects.
+_CHANGE_HOOKS: list[Callable[..., object]] = []
+
+
+def register_change_hook(hook: Callable[..., object]) -> None:
+    """Recompute derived results after a settings change (an app's ``ready()``; issue 10 item 4)."""
+    if hook not in _CHANGE_HOOKS:
+        _CHANGE_HOOKS.append(hook)
+
+
+def change_hooks() -> list[Callable[..., object]]:
+    return list(_CHANGE_HOOKS)
+
+
 def register_document_check(check: Callable[[dict], dict[str, str]]) -> None:
     if check not in _DOCUMENT_CHECKS:
         _DOCUMENT_CHECKS.append(check)
