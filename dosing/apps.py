@@ -30,8 +30,12 @@ class DosingConfig(AppConfig):
 
 
 def check_atd_levels(document: dict) -> dict[str, str]:
-    """The ATD phase cannot cover more levels than the study has."""
-    levels = len(document["dose_levels"])
-    if document["dosing"]["atd_levels"] > levels:
-        return {"dosing": f"dosing.atd_levels must be at most the {levels} dose levels"}
+    """The design must build with the study's number of dose levels (ATD within them)."""
+    from dosing.rules import validate_settings
+    from rulekit.settings import SettingsError
+
+    try:
+        validate_settings(document["dosing"], num_levels=len(document["dose_levels"]))
+    except SettingsError as exc:
+        return {f"dosing.{key}" if key else "dosing": msg for key, msg in exc.errors.items()}
     return {}

@@ -74,10 +74,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
 from decimal import Decimal
 
+from rulekit.settings import Range, SettingsError, check_settings
 from rulekit.validation import choice
 
 __all__ = [
@@ -92,6 +93,7 @@ __all__ = [
     "SETTINGS_CHOICES",
     "SETTINGS_DEFAULTS",
     "SETTINGS_HELP",
+    "SETTINGS_RANGES",
     "EscalationDesign",
     "LevelTally",
     "OperatingCharacteristics",  # noqa: F822 (loaded lazily by __getattr__)
@@ -99,6 +101,7 @@ __all__ = [
     "SubjectOutcome",
     "TraceStep",
     "bsa_du_bois",
+    "validate_settings",
     "bsa_mosteller",
     "cells_to_infuse",
     "dose_deviation_pct",
@@ -311,6 +314,13 @@ class EscalationDesign:
         for f in fields(self):
             if isinstance(f.default, bool) and not isinstance(getattr(self, f.name), bool):
                 raise ValueError(f"{f.name} must be True or False (got {getattr(self, f.name)!r}).")
+        # The declared types and ranges, the same check the study-settings page runs.
+        check_settings(
+            {name: getattr(self, name) for name in SETTINGS_DEFAULTS},
+            defaults=SETTINGS_DEFAULTS,
+            choices=SETTINGS_CHOICES,
+            ranges=SETTINGS_RANGES,
+        )
 
     @property
     def lowest_level(self) -> int:
@@ -331,8 +341,39 @@ SETTINGS_DEFAULTS: dict[str, object] = {
     f.name: f.default for f in fields(EscalationDesign) if f.default is not MISSING
 }
 
+#: Ranges of the numeric settings without choices. Plausible bounds, not in RULES.md: ATD covers
+#: at most 10 levels (and never more than the study has, checked against num_levels); a sentinel
+#: observation of at most 60 days.
+SETTINGS_RANGES: dict[str, Range] = {
+    "atd_levels": Range(0, 10, whole=True, unit="dose levels"),
+    "sentinel_days": Range(0, 60, whole=True, unit="days"),
+}
+
 #: One line of help per field, for settings documents and the management command.
 SETTINGS_HELP: dict[str, str] = {f.name: f.metadata["help"] for f in fields(EscalationDesign)}
+
+
+def validate_settings(
+    settings: Mapping[str, object], *, num_levels: int | None = None
+) -> dict[str, object]:
+    """The complete, checked escalation settings, or ``SettingsError`` naming each bad one.
+
+    Why: the study-settings page stores only what :class:`EscalationDesign` accepts (issue 10
+    item 3: ``atd_levels = -1`` had been stored). With ``num_levels`` (the number of configured
+    dose levels) the design itself is built, so the checks across settings run too.
+    """
+    checked = check_settings(
+        settings, defaults=SETTINGS_DEFAULTS, choices=SETTINGS_CHOICES, ranges=SETTINGS_RANGES
+    )
+    if num_levels is not None:
+        try:
+            EscalationDesign(num_levels=num_levels, **checked)
+        except SettingsError:
+            raise
+        except ValueError as exc:
+            name = str(exc).split(" ", 1)[0]
+            raise SettingsError({name if name in SETTINGS_DEFAULTS else "": str(exc)}) from None
+    return checked
 
 
 # --------------------------------------------------------------------------------------------

@@ -123,6 +123,7 @@ class EligibilityOutput(serializers.Serializer):
     criteria = serializers.DictField(child=serializers.CharField())
     details = serializers.DictField()
     data_version = serializers.IntegerField()
+    settings_version = serializers.IntegerField(help_text="The study settings version it used.")
     version = serializers.IntegerField()
     confirmed = serializers.BooleanField()
     confirmation = serializers.CharField()
@@ -149,6 +150,7 @@ class EligibilityApi(GenericAPIView):
             "criteria": assessment.criteria,
             "details": details,
             "data_version": assessment.data_version,
+            "settings_version": assessment.settings_version,
             "version": assessment.version,
             "confirmed": state.valid,
             "confirmation": state.message,

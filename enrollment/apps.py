@@ -6,12 +6,13 @@ class EnrollmentConfig(AppConfig):
     verbose_name = "Enrollment: subjects, consent, screening, eligibility"
 
     def ready(self):
-        from enrollment import rules
+        from enrollment import rules, services
         from enrollment.schedule import DEFAULT_VISIT_SCHEDULE, validate_visit_schedule
         from trialsite.navigation import NavItem, register
         from trialsite.studies.roles import Action
         from trialsite.studies.study_settings import (
             SettingsSection,
+            register_change_hook,
             register_rules_module,
             register_section,
         )
@@ -19,6 +20,7 @@ class EnrollmentConfig(AppConfig):
         register(NavItem("Screening log", "enrollment:screening-log", Action.VIEW_CLINICAL, 10))
         _register_screening_forms()
         register_rules_module("enrollment", "Eligibility rules (RULES.md §5)", rules)
+        register_change_hook(services.recompute_eligibility_for_settings)
         register_section(
             SettingsSection(
                 name="visit_schedule",

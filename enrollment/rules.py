@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 from types import MappingProxyType
 
+from rulekit.settings import Range, check_settings
 from rulekit.validation import choice
 
 __all__ = [
@@ -32,6 +33,8 @@ __all__ = [
     "FACT_KEYS",
     "SETTINGS_CHOICES",
     "SETTINGS_DEFAULTS",
+    "SETTINGS_HELP",
+    "SETTINGS_RANGES",
     "STEROID_EQUIVALENTS",
     "Criterion",
     "CriterionResult",
@@ -44,6 +47,7 @@ __all__ = [
     "prednisone_equivalent_mg",
     "qtcf",
     "subtract_months",
+    "validate_settings",
 ]
 
 PASS = "pass"
@@ -80,6 +84,39 @@ SETTINGS_CHOICES: dict[str, tuple] = {
     "malignancy_exemption_rule": ("exempt_type_or_disease_free", "exempt_type_and_disease_free"),
     "month_rule": ("calendar", "days_30_4375"),
 }
+
+# Plausible bounds (not in RULES.md): a percentage is 0-100; the registry asks for ">= 2"
+# blood-pressure readings and 5 disease-free years, so 10 readings and 50 years are generous.
+SETTINGS_RANGES: dict[str, Range] = {
+    "antigen_positive_threshold_pct": Range(0, 100, unit="% of blasts"),
+    "bp_min_readings": Range(1, 10, whole=True, unit="readings"),
+    "malignancy_disease_free_years": Range(0, 50, unit="years"),
+}
+
+#: What each setting decides and where it comes from, for the settings page.
+SETTINGS_HELP: dict[str, str] = {
+    "age_rule": "IN1 (RULES.md §5.4): age 18-70 at consent in completed years, or exact age.",
+    "cg_weight": "IN7.3 (RULES.md §5.1): body weight in Cockcroft-Gault (Devine 1974 for ideal).",
+    "antigen_positive_threshold_pct": "IN3: % of blasts positive by flow cytometry at or above "
+    "which CLL1 or CD38 counts as expressed when the lab gives no call (not in the registry).",
+    "bp_min_readings": "EX10.6: the blood pressure is the mean of at least this many readings.",
+    "qtcf_aggregate": "EX10 (RULES.md §5.2): QTcF of triplicate ECGs by their mean or maximum.",
+    "malignancy_exemption_rule": "EX8: an exempt cancer type or disease-free, or both.",
+    "malignancy_disease_free_years": "EX8: years disease-free for another cancer to be exempt.",
+    "month_rule": "RULES.md §5.4: 'n months before' in calendar months or n x 30.4375 days.",
+}
+
+
+def validate_settings(settings: Mapping[str, object]) -> dict[str, object]:
+    """The complete, checked eligibility settings, or ``SettingsError`` naming each bad one.
+
+    Why: one check for the study-settings page and for :func:`evaluate_eligibility`, so a stored
+    setting is always one the eligibility rules accept (issue 10 item 3).
+    """
+    return check_settings(
+        settings, defaults=SETTINGS_DEFAULTS, choices=SETTINGS_CHOICES, ranges=SETTINGS_RANGES
+    )
+
 
 # --------------------------------------------------------------------------------------------
 # Steroid equivalence (RULES.md §5.4): mg of each drug equivalent to prednisone 5 mg.
@@ -1974,41 +2011,13 @@ class _Evaluator:
         self.flag_criterion("EX19", "investigator_judges_unsuitable")
 
 
-def _validated_settings(
-    *,
-    age_rule: object,
-    cg_weight: object,
-    antigen_positive_threshold_pct: object,
-    bp_min_readings: object,
-    qtcf_aggregate: object,
-    malignancy_exemption_rule: object,
-    malignancy_disease_free_years: object,
-    month_rule: object = "calendar",
-) -> dict[str, object]:
-    if isinstance(bp_min_readings, bool) or not isinstance(bp_min_readings, numbers.Integral):
-        raise ValueError(f"bp_min_readings must be a whole number ≥ 1, got {bp_min_readings!r}")
-    if int(bp_min_readings) < 1:
-        raise ValueError(f"bp_min_readings must be a whole number ≥ 1, got {bp_min_readings!r}")
-    return {
-        "age_rule": choice(age_rule, "age_rule", SETTINGS_CHOICES["age_rule"]),
-        "cg_weight": choice(cg_weight, "cg_weight", SETTINGS_CHOICES["cg_weight"]),
-        "antigen_positive_threshold_pct": _number(
-            antigen_positive_threshold_pct, "antigen_positive_threshold_pct", maximum=100
-        ),
-        "bp_min_readings": int(bp_min_readings),
-        "qtcf_aggregate": choice(
-            qtcf_aggregate, "qtcf_aggregate", SETTINGS_CHOICES["qtcf_aggregate"]
-        ),
-        "malignancy_exemption_rule": choice(
-            malignancy_exemption_rule,
-            "malignancy_exemption_rule",
-            SETTINGS_CHOICES["malignancy_exemption_rule"],
-        ),
-        "malignancy_disease_free_years": _number(
-            malignancy_disease_free_years, "malignancy_disease_free_years"
-        ),
-        "month_rule": choice(month_rule, "month_rule", SETTINGS_CHOICES["month_rule"]),
-    }
+def _validated_settings(**settings: object) -> dict[str, object]:
+    """The settings as :func:`evaluate_eligibility` computes with them (numbers as Decimal)."""
+    checked = validate_settings(settings)
+    for name, limits in SETTINGS_RANGES.items():
+        if not limits.whole:
+            checked[name] = _to_decimal(checked[name], name)
+    return checked
 
 
 def evaluate_eligibility(

@@ -379,10 +379,17 @@ def refresh_eligibility(subject: Subject, *, actor, reason: str) -> EligibilityA
     """
     subject.refresh_from_db()
     result = serialize_result(evaluate(subject))
-    values = {**result, "settings_used": subject.study.rule_settings("enrollment")}
-    values["data_version"] = (
-        type(subject.study).objects.values_list("data_version", flat=True).get(pk=subject.study_id)
+    data_version, settings_version, settings = (
+        type(subject.study)
+        .objects.values_list("data_version", "settings_version", "settings")
+        .get(pk=subject.study_id)
     )
+    values = {
+        **result,
+        "settings_used": dict(settings.get("enrollment", {})),
+        "settings_version": settings_version,
+        "data_version": data_version,
+    }
     assessment = EligibilityAssessment.objects.filter(subject=subject).first()
     if assessment is None:
         return records.create_record(
@@ -394,7 +401,9 @@ def refresh_eligibility(subject: Subject, *, actor, reason: str) -> EligibilityA
             derived=True,
         )
     was_confirmed = assessment.status == RecordStatus.SIGNED
-    unchanged = all(getattr(assessment, k) == v for k, v in result.items())
+    # Settings used count too: a result under other settings is another result (issue 10 item 4).
+    compared = {**result, "settings_used": values["settings_used"]}
+    unchanged = all(getattr(assessment, k) == v for k, v in compared.items())
     if unchanged:
         return assessment
     assessment = records.update_record(
@@ -408,6 +417,28 @@ def refresh_eligibility(subject: Subject, *, actor, reason: str) -> EligibilityA
     if was_confirmed or subject.enrollment_status == SubjectStatus.ELIGIBLE:
         _reopen(subject, actor=actor, reason=reason)
     return assessment
+
+
+def recompute_eligibility_for_settings(study, *, actor, reason: str) -> list[EligibilityAssessment]:
+    """Recompute every screening subject's eligibility computed with other eligibility settings.
+
+    Why: a settings change must reach the derived results it affects (issue 10 item 4). Only
+    subjects still in screening or eligible are recomputed: an enrolled or screen-failed subject's
+    assessment is the decision taken under the settings of its time, and stays as it was. A
+    confirmed assessment whose result or settings change is reopened for re-confirmation.
+    """
+    current = dict(study.settings.get("enrollment", {}))
+    rows = EligibilityAssessment.objects.filter(
+        study=study,
+        subject__enrollment_status__in=(SubjectStatus.SCREENING, SubjectStatus.ELIGIBLE),
+    ).values_list("subject_id", "settings_used")
+    stale = [subject_id for subject_id, used in rows if used != current]
+    updated = []
+    for subject_id in stale:
+        with transaction.atomic():
+            subject = Subject.objects.select_for_update().get(pk=subject_id)
+            updated.append(refresh_eligibility(subject, actor=actor, reason=reason))
+    return updated
 
 
 def _reopen(subject: Subject, *, actor, reason: str) -> None:

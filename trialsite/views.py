@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -14,7 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from trialsite.records.models import AuditEvent, DataQuery, Notification, RecomputeRun
-from trialsite.studies import permissions, services
+from trialsite.studies import permissions, services, settings_forms
+from trialsite.studies import study_settings as settings_document
 from trialsite.studies.middleware import SESSION_KEY
 from trialsite.studies.roles import Action, Role
 from trialsite.studies.selectors import studies_for_user, study_overview
@@ -80,64 +80,74 @@ def switch_study(request):
     return redirect("home")
 
 
-class StudySettingsForm(forms.Form):
-    document = forms.CharField(
-        label=_("Settings document (JSON)"), widget=forms.Textarea(attrs={"rows": 24})
-    )
-    version = forms.IntegerField(widget=forms.HiddenInput)
-    reason = forms.CharField(label=_("Reason for change"), widget=forms.Textarea(attrs={"rows": 2}))
-
-    def clean_document(self):
-        try:
-            return json.loads(self.cleaned_data["document"])
-        except json.JSONDecodeError as exc:
-            raise ValidationError(
-                _("This is not valid JSON: %(error)s"), params={"error": exc}
-            ) from None
+def _settings_forms(study, posted: str | None = None, data=None) -> tuple[list, object]:
+    """(one (section, form) per section, the raw form); the posted one bound to ``data``."""
+    rows = []
+    for name, section in settings_document.sections().items():
+        if section.is_flat:
+            bound = data if posted == name else None
+            rows.append((section, settings_forms.section_form(section, study, bound)))
+        else:
+            rows.append((section, None))
+    raw = settings_forms.raw_form(study, data if posted == settings_forms.RAW else None)
+    return rows, raw
 
 
 def study_settings(request):
+    """Administrators edit the settings per section (or the raw document); data managers read."""
     study = request.study
     if not study:
         raise Http404("No study.")
     permissions.require(request.user, Action.VIEW_SETTINGS, study=study)
     can_edit = permissions.can(request.user, Action.MANAGE_STUDY, study=study)
     status = 200
+    posted = None
     if request.method == "POST":
         permissions.require(request.user, Action.MANAGE_STUDY, study=study)
-        form = StudySettingsForm(request.POST)
+        # Each form carries its section in a hidden, prefixed field ("enrollment-section").
+        posted = request.POST.get(next((k for k in request.POST if k.endswith("-section")), ""))
+        sections = settings_document.sections()
+        if posted != settings_forms.RAW and not (posted in sections and sections[posted].is_flat):
+            posted = settings_forms.RAW
+        rows, raw = _settings_forms(study, posted, request.POST)
+        by_name = {section.name: form for section, form in rows}
+        form = raw if posted == settings_forms.RAW else by_name[posted]
         if form.is_valid():
+            if posted == settings_forms.RAW:
+                document = form.cleaned_data["document"]
+            else:
+                document = {**study.settings, posted: settings_forms.section_values(form)}
             try:
                 services.update_study_settings(
                     study,
                     actor=request.user,
-                    document=form.cleaned_data["document"],
+                    document=document,
                     expected_version=form.cleaned_data["version"],
                     reason=form.cleaned_data["reason"],
                 )
             except ValidationError as exc:
-                if hasattr(exc, "error_dict") and set(exc.error_dict) <= {"reason"}:
-                    form.add_error("reason", exc.error_dict["reason"])
-                else:
-                    form.add_error("document", exc)
+                section = None if posted == settings_forms.RAW else posted
+                settings_forms.add_service_errors(form, exc, section=section)
             else:
                 messages.success(request, _("Study settings saved as a new version."))
                 return redirect("study-settings")
         status = 400
     else:
-        form = StudySettingsForm(
-            initial={
-                "document": json.dumps(study.settings, indent=2, ensure_ascii=False),
-                "version": study.settings_version,
-            }
-        )
+        rows, raw = _settings_forms(study)
     versions = study.settings_versions.select_related("changed_by").order_by("-version")[:20]
-    return render(
-        request,
-        "study_settings.html",
-        {"study": study, "form": form, "can_edit": can_edit, "versions": versions},
-        status=status,
-    )
+    context = {
+        "study": study,
+        "sections": [
+            (section, form, study.settings.get(section.name), posted == section.name)
+            for section, form in rows
+        ],
+        "form": raw,
+        "raw_open": posted == settings_forms.RAW,
+        "document_text": json.dumps(study.settings, indent=2, ensure_ascii=False),
+        "can_edit": can_edit,
+        "versions": versions,
+    }
+    return render(request, "study_settings.html", context, status=status)
 
 
 def audit_trail(request):

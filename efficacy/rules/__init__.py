@@ -48,7 +48,14 @@ from efficacy.rules.response import (
     RESPONSE_CATEGORIES,
     classify_response,
 )
-from efficacy.rules.settings import SETTINGS_CHOICES, SETTINGS_DEFAULTS, settings_for
+from efficacy.rules.settings import (
+    SETTINGS_CHOICES,
+    SETTINGS_DEFAULTS,
+    SETTINGS_HELP,
+    SETTINGS_RANGES,
+    settings_for,
+    validate_settings,
+)
 from efficacy.rules.statistics import KMRow, SurvivalEstimate, exact_ci, kaplan_meier, spearman
 from efficacy.rules.time_to_event import (
     DAYS_PER_MONTH,
@@ -82,6 +89,8 @@ __all__ = [
     "ResponseRates",
     "SETTINGS_CHOICES",
     "SETTINGS_DEFAULTS",
+    "SETTINGS_HELP",
+    "SETTINGS_RANGES",
     "SubjectCourse",
     "SurvivalEstimate",
     "TimeToEvent",
@@ -100,5 +109,6 @@ __all__ = [
     "relapse_free_survival",
     "response_rates",
     "settings_for",
+    "validate_settings",
     "spearman",
 ]

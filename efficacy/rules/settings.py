@@ -7,6 +7,8 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 
+from rulekit.settings import Range, check_settings
+
 # ---------------------------------------------------------------------------------------------
 # Settings
 # ---------------------------------------------------------------------------------------------
@@ -77,6 +79,70 @@ SETTINGS_CHOICES: dict[str, tuple] = {
     "blq_after_tlast": ("exclude", "zero"),
 }
 
+#: Ranges of the numeric settings. Plausible bounds, not in RULES.md: MRD by flow reaches 1e-6
+#: at best and 1e-2 is no longer "measurable residual"; intervals and landmarks within a year.
+SETTINGS_RANGES: dict[str, Range] = {
+    "mrd_threshold": Range(1e-6, 1e-2, unit="(fraction of cells)"),
+    "mrd_min_cells": Range(10_000, 10_000_000, whole=True, unit="cells"),
+    "pb_relapse_min_interval_days": Range(1, 60, whole=True, unit="days"),
+    "mrd_confirm_within_days": Range(1, 180, whole=True, unit="days"),
+    "response_landmark_days": Range(1, 365, whole=True, unit="days"),
+    "response_landmark_visit_last_day": Range(1, 365, whole=True, unit="study day"),
+}
+
+_SECTION_HELP = {
+    "RULES.md §1.2 response classification": (
+        "cri_rule",
+        "pr_requires_no_pb_blasts",
+        "missing_count_rule",
+    ),
+    "RULES.md §1.3 MRD by protocol flow cytometry": ("mrd_threshold", "mrd_min_cells"),
+    "RULES.md §1.4 relapse and progression": (
+        "pb_relapse_date",
+        "pb_confirmation",
+        "pb_relapse_min_interval_days",
+        "mrd_confirm_within_days",
+        "mrd_relapse_is_event",
+        "pd_definition",
+    ),
+    "RULES.md §1.5-1.6 time to event": (
+        "response_landmark_days",
+        "response_landmark_visit",
+        "response_landmark_visit_last_day",
+        "efs_definition",
+        "censor_at_hsct",
+        "response_after_new_therapy",
+        "new_therapy_efs",
+        "dor_censor",
+        "tte_day_offset",
+    ),
+    "RULES.md §1.7 rates, §1.8 blast decline": ("rate_basis", "rate_denominator", "blast_decline"),
+    "RULES.md §6.1 Kaplan-Meier": ("km_ci", "median_rule"),
+    "RULES.md §6.3 cellular kinetics": (
+        "auc_method",
+        "auc_end_interpolation",
+        "blq_between",
+        "blq_after_tlast",
+    ),
+}
+
+#: Where each setting comes from, for the settings page.
+SETTINGS_HELP: dict[str, str] = {
+    name: source for source, names in _SECTION_HELP.items() for name in names
+}
+
+
+def validate_settings(settings: Mapping[str, object]) -> dict[str, object]:
+    """The complete, checked efficacy settings, or ``SettingsError`` naming each bad one.
+
+    Why: the study-settings page and :func:`settings_for` check with this one function, so a
+    stored setting is always one the endpoint rules accept (issue 10 item 3).
+    """
+    return check_settings(
+        settings, defaults=SETTINGS_DEFAULTS, choices=SETTINGS_CHOICES, ranges=SETTINGS_RANGES
+    )
+
+
 # Setting keys whose function parameter has another name (the contract fixes those names).
 _SETTING_ALIASES: dict[str, dict[str, str]] = {
     "mrd_status": {"mrd_threshold": "threshold", "mrd_min_cells": "min_cells"},
@@ -92,9 +158,12 @@ def settings_for(function: Callable[..., object], settings: Mapping[str, object]
     ``classify_response(**facts, **settings_for(classify_response, study_settings))``.
     Keys the function does not take are left out; the contract-fixed parameter names of
     ``mrd_status`` (threshold, min_cells) and ``blast_decline`` (method) are mapped from the
-    setting names ``mrd_threshold``, ``mrd_min_cells`` and ``blast_decline``.
+    setting names ``mrd_threshold``, ``mrd_min_cells`` and ``blast_decline``. A setting of this
+    module that :func:`validate_settings` refuses raises ``ValueError`` naming it.
     """
     params = inspect.signature(function).parameters
+    known = {k: v for k, v in settings.items() if k in SETTINGS_DEFAULTS}
+    settings = {**settings, **{k: v for k, v in validate_settings(known).items() if k in known}}
     aliases = _SETTING_ALIASES.get(function.__name__, {})
     out: dict[str, object] = {}
     for key, value in settings.items():

@@ -18,6 +18,7 @@ class EligibilityAssessment(SubjectRecord):
     criteria = models.JSONField(_("criteria"), default=dict, blank=True)
     details = models.JSONField(_("criterion details"), default=dict, blank=True)
     settings_used = models.JSONField(_("eligibility settings used"), default=dict, blank=True)
+    settings_version = models.PositiveIntegerField(_("computed with settings version"), default=0)
     data_version = models.PositiveBigIntegerField(_("computed from data version"), default=0)
 
     class Meta:

@@ -69,7 +69,14 @@ from safety.rules.icans import (
     icans_grade,
     ice_score,
 )
-from safety.rules.settings import SETTINGS_CHOICES, SETTINGS_DEFAULTS, settings_for
+from safety.rules.settings import (
+    SETTINGS_CHOICES,
+    SETTINGS_DEFAULTS,
+    SETTINGS_HELP,
+    SETTINGS_RANGES,
+    settings_for,
+    validate_settings,
+)
 
 __all__ = [
     "BASELINE_NOT_RECORDED",
@@ -100,6 +107,8 @@ __all__ = [
     "SEIZURE_TYPES",
     "SETTINGS_CHOICES",
     "SETTINGS_DEFAULTS",
+    "SETTINGS_HELP",
+    "SETTINGS_RANGES",
     "VASOPRESSORS",
     "assess_count_recovery",
     "crs_assessment",
@@ -115,4 +124,5 @@ __all__ = [
     "ice_score",
     "oxygen_category",
     "settings_for",
+    "validate_settings",
 ]

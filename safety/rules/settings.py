@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 
+from rulekit.settings import Range, check_settings
 from rulekit.validation import choice
 
 # ---------------------------------------------------------------------------------------------
@@ -37,6 +38,37 @@ SETTINGS_CHOICES: dict[str, tuple] = {
     "hemoglobin_mmol_l_cutoffs": ("ctcae", "converted"),
 }
 
+# Plausible bounds (not in RULES.md): a hypotension cut-off of 60-120 mmHg systolic; a DLT window
+# of 1 day to 3 months after Day 0 (the registry fixes 28 days).
+SETTINGS_RANGES: dict[str, Range] = {
+    "hypotension_sbp_below_mmhg": Range(60, 120, unit="mmHg"),
+    "dlt_window_days": Range(1, 90, whole=True, unit="days"),
+}
+
+#: What each setting decides and where it comes from, for the settings page.
+SETTINGS_HELP: dict[str, str] = {
+    "crs_icans_scale": "RULES.md §2.3: the scale that grades CRS and ICANS (ASTCT 2019 consensus "
+    "or CTCAE v5.0).",
+    "hypotension_sbp_below_mmhg": "RULES.md §2.1: systolic blood pressure below which CRS "
+    "counts hypotension (ASTCT gives no number).",
+    "creatinine_baseline_rule": "RULES.md §3.4: CTCAE creatinine criteria relative to baseline "
+    "read literally, or only once the value is above ULN.",
+    "hemoglobin_mmol_l_cutoffs": "CTCAE v5.0 anemia in mmol/L: the printed cut-offs or the g/dL "
+    "ones converted with x 0.6206.",
+    "dlt_window_days": "RULES.md §4.1 / registry: the DLT window runs from Day 0 to this day.",
+}
+
+
+def validate_settings(settings: Mapping[str, object]) -> dict[str, object]:
+    """The complete, checked safety settings, or ``SettingsError`` naming each bad one.
+
+    Why: the study-settings page and :func:`settings_for` (how stored settings reach the rule
+    functions) check with this one function, so a stored setting is one the rules accept.
+    """
+    return check_settings(
+        settings, defaults=SETTINGS_DEFAULTS, choices=SETTINGS_CHOICES, ranges=SETTINGS_RANGES
+    )
+
 
 def settings_for(function: Callable[..., object], settings: Mapping[str, object]) -> dict:
     """Return the subset of a study's stored settings that ``function`` accepts.
@@ -44,17 +76,12 @@ def settings_for(function: Callable[..., object], settings: Mapping[str, object]
     Why: a study stores all its [SETTING]s together (RULES.md §8) but each rule depends on only a
     few; passing the whole mapping with ``**`` would fail on the others. Keys that are not
     settings of this module (for example efficacy settings) are ignored; a setting this module
-    knows whose value is not an allowed choice raises ``ValueError`` naming it.
+    knows whose value it refuses (type, choice, range) raises ``ValueError`` naming it.
     """
     accepted = inspect.signature(function).parameters
-    chosen: dict[str, object] = {}
-    for name, value in settings.items():
-        if name not in SETTINGS_DEFAULTS or name not in accepted:
-            continue
-        if name in SETTINGS_CHOICES:
-            _setting_choice(value, name)
-        chosen[name] = value
-    return chosen
+    known = {k: v for k, v in settings.items() if k in SETTINGS_DEFAULTS}
+    checked = validate_settings(known)
+    return {name: checked[name] for name in known if name in accepted}
 
 
 def _setting_choice(value: object, name: str) -> str:

@@ -128,7 +128,12 @@ def test_only_the_study_admin_may_edit_settings_on_the_page(
     client.force_login(study_admin)
     response = client.post(
         reverse("study-settings"),
-        {"document": "{not json", "version": "1", "reason": "typo"},
+        {
+            "raw-section": "__document__",
+            "raw-document": "{not json",
+            "raw-version": "1",
+            "raw-reason": "typo",
+        },
     )
     assert response.status_code == 400
     assert "not valid JSON" in response.content.decode()
@@ -179,13 +184,14 @@ def test_rules_settings_are_in_the_document_and_validated(study, study_admin):
         services.update_study_settings(
             study, actor=study_admin, document=bad, expected_version=1, reason="try"
         )
-    assert "efficacy.cri_rule='loose' is not one of" in excinfo.value.message_dict["efficacy"][0]
+    message = excinfo.value.message_dict["efficacy.cri_rule"][0]
+    assert "cri_rule must be one of 'one_lineage_recovered', 'inclusive'" in message
     typo = {**study.settings, "efficacy": {"cri_rul": "inclusive"}}
     with pytest.raises(ValidationError) as excinfo:
         services.update_study_settings(
             study, actor=study_admin, document=typo, expected_version=1, reason="try"
         )
-    assert "efficacy.cri_rul is not a setting" in excinfo.value.message_dict["efficacy"][0]
+    assert "cri_rul is not a setting" in excinfo.value.message_dict["efficacy.cri_rul"][0]
 
 
 def test_the_atd_phase_cannot_cover_more_levels_than_exist(study, study_admin):
@@ -194,7 +200,8 @@ def test_the_atd_phase_cannot_cover_more_levels_than_exist(study, study_admin):
         services.update_study_settings(
             study, actor=study_admin, document=document, expected_version=1, reason="typo"
         )
-    assert "at most the 4 dose levels" in excinfo.value.message_dict["dosing"][0]
+    message = excinfo.value.message_dict["dosing.atd_levels"][0]
+    assert "atd_levels must be an integer from 0 to num_levels (4)" in message
 
 
 def test_the_openapi_schema_has_no_warnings_and_validates(tmp_path):

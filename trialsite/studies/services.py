@@ -100,6 +100,11 @@ def update_study_settings(
             changed_at=clock.now(),
             reason=reason.strip(),
         )
+        recompute_reason = f"Study settings version {current.settings_version}: {reason.strip()}"
+        for hook in study_settings.change_hooks():
+            transaction.on_commit(
+                lambda hook=hook: hook(current, actor=actor, reason=recompute_reason)
+            )
     return current
 
 

@@ -6,20 +6,26 @@ Each clinical app registers its sections in ``AppConfig.ready()`` — the studie
 lowest layer and never imports the apps above it (see docs). A section's defaults come from its
 rules module's ``SETTINGS_DEFAULTS`` so that the defaults live in exactly one place.
 
-Validation is strict: unknown sections or keys, wrong types and values outside a setting's choices
-are refused with a message naming the setting, because a silently ignored typo in a study setting
-changes clinical decisions.
+Validation is strict: unknown sections or keys, wrong types, values outside a setting's choices or
+range, NaN and infinite numbers are refused with a message naming the setting, because a silently
+ignored typo in a study setting changes clinical decisions. A flat section is checked by its rules
+module's own ``validate_settings`` — the function its rule functions use — so a stored setting is
+always one the rules accept (issue 10 item 3). Errors are keyed ``section.setting`` (or
+``section`` for a structured section) so that pages show each beside its field.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+
+from rulekit.settings import Range, SettingsError
 
 SectionValidator = Callable[[object], object]
 
@@ -31,6 +37,8 @@ class SettingsSection:
     ``defaults`` is a flat mapping of setting name to default (flat sections), or ``None`` with a
     ``validate`` function for a structured section (a list or nested object), whose ``default``
     gives the initial value. ``validate`` returns the cleaned value or raises ``ValueError``.
+    A flat section's ``check`` is its rules module's ``validate_settings`` (raising
+    ``rulekit.settings.SettingsError``); ``ranges`` and ``help`` describe its settings on the page.
     """
 
     name: str
@@ -39,11 +47,33 @@ class SettingsSection:
     choices: Mapping[str, tuple] = field(default_factory=dict)
     default: object = None
     validate: SectionValidator | None = None
+    check: Callable[[Mapping], dict] | None = None
+    ranges: Mapping[str, Range] = field(default_factory=dict)
+    help: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def is_flat(self) -> bool:
+        return self.defaults is not None
 
 
 _SECTIONS: dict[str, SettingsSection] = {}
 # Checks across sections: fn(document) -> {section: message} of problems (empty when fine).
 _DOCUMENT_CHECKS: list[Callable[[dict], dict[str, str]]] = []
+
+
+# Run on commit of a settings change: fn(study, actor=..., reason=...) recomputes what it affects.
+_CHANGE_HOOKS: list[Callable[..., object]] = []
+
+
+def register_change_hook(hook: Callable[..., object]) -> None:
+    """Recompute derived results after a settings change (an app's ``ready()``; issue 10 item 4)."""
+    if hook not in _CHANGE_HOOKS:
+        _CHANGE_HOOKS.append(hook)
+
+
+def change_hooks() -> list[Callable[..., object]]:
+    return list(_CHANGE_HOOKS)
 
 
 def register_document_check(check: Callable[[dict], dict[str, str]]) -> None:
@@ -80,46 +110,22 @@ def _jsonable(value: object) -> object:
 
 
 def _check_flat(section: SettingsSection, values: object) -> dict:
+    """The section through its rules module's check; ``SettingsError`` keyed by setting."""
+    assert section.defaults is not None and section.check is not None
     if not isinstance(values, Mapping):
-        raise ValueError(f"section {section.name!r} must be an object of settings")
-    assert section.defaults is not None
-    cleaned = {}
-    for key, value in values.items():
-        if key not in section.defaults:
-            allowed = ", ".join(sorted(section.defaults))
-            raise ValueError(f"{section.name}.{key} is not a setting; known: {allowed}")
-        default = section.defaults[key]
-        cleaned[key] = _check_value(f"{section.name}.{key}", value, default)
-        allowed_values = section.choices.get(key)
-        if allowed_values is not None and cleaned[key] not in allowed_values:
-            shown = ", ".join(repr(v) for v in allowed_values)
-            raise ValueError(f"{section.name}.{key}={value!r} is not one of: {shown}")
-    return {**{k: _jsonable(v) for k, v in section.defaults.items()}, **cleaned}
+        raise SettingsError({"": f"section {section.name!r} must be an object of settings"})
+    return {key: _jsonable(value) for key, value in section.check(values).items()}
 
 
-def _check_value(name: str, value: object, default: object) -> object:
-    """Keep a value only when it has the default's kind (bool, number, text, list or None)."""
-    if default is None:
-        return value
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ValueError(f"{name} must be true or false, not {value!r}")
-        return value
-    if isinstance(default, int | float | Decimal):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"{name} must be a number, not {value!r}")
-        if isinstance(default, int) and not isinstance(default, bool) and value != int(value):
-            raise ValueError(f"{name} must be a whole number, not {value!r}")
-        return int(value) if isinstance(default, int) else float(value)
-    if isinstance(default, str):
-        if not isinstance(value, str):
-            raise ValueError(f"{name} must be text, not {value!r}")
-        return value
-    if isinstance(default, list | tuple):
-        if not isinstance(value, list | tuple):
-            raise ValueError(f"{name} must be a list, not {value!r}")
-        return list(value)
-    return value
+def non_finite_paths(value: object, path: str = "") -> list[str]:
+    """Where a document holds NaN or an infinite number (JSON has neither; PostgreSQL refuses)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [path or "(document)"]
+    if isinstance(value, Mapping):
+        return [p for k, v in value.items() for p in non_finite_paths(v, f"{path}.{k}".strip("."))]
+    if isinstance(value, list | tuple):
+        return [p for i, v in enumerate(value) for p in non_finite_paths(v, f"{path}[{i}]")]
+    return []
 
 
 def validate_document(document: object) -> dict:
@@ -131,16 +137,29 @@ def validate_document(document: object) -> dict:
         raise ValidationError(
             {name: _("Unknown settings section.") for name in unknown}, code="unknown_section"
         )
+    bad_numbers = non_finite_paths(document)
+    if bad_numbers:
+        raise ValidationError(
+            {
+                path.split(".")[0].split("[")[0]: _("%(path)s must be a finite number.")
+                % {"path": path}
+                for path in bad_numbers
+            },
+            code="not_finite",
+        )
     cleaned: dict = {}
     errors: dict[str, str] = {}
     defaults = default_document()
     for name, section in _SECTIONS.items():
         value = document.get(name, defaults[name])
         try:
-            if section.defaults is not None:
+            if section.is_flat:
                 cleaned[name] = _check_flat(section, value)
             else:
                 cleaned[name] = section.validate(value) if section.validate else value
+        except SettingsError as exc:
+            for key, message in exc.errors.items():
+                errors[f"{name}.{key}" if key else name] = message
         except ValueError as exc:
             errors[name] = str(exc)
     if not errors:
@@ -165,13 +184,21 @@ def diff_documents(old: Mapping, new: Mapping) -> dict[str, list]:
     return changes
 
 
-def register_rules_module(name: str, label: str, module) -> None:
-    """Register a rules module's ``SETTINGS_DEFAULTS``/``SETTINGS_CHOICES`` as a flat section."""
+def register_rules_module(name: str, label: str, module, *, check=None) -> None:
+    """Register a rules module's declared settings as a flat section.
+
+    The module gives ``SETTINGS_DEFAULTS``, ``SETTINGS_CHOICES``, ``SETTINGS_RANGES``,
+    ``SETTINGS_HELP`` and ``validate_settings`` (or ``check``, a function calling it).
+    """
     register_section(
         SettingsSection(
             name=name,
             label=label,
             defaults=dict(module.SETTINGS_DEFAULTS),
             choices=dict(getattr(module, "SETTINGS_CHOICES", {})),
+            check=check or module.validate_settings,
+            ranges=dict(module.SETTINGS_RANGES),
+            help=dict(getattr(module, "SETTINGS_HELP", {})),
+            source=module.__name__,
         )
     )
