@@ -16,7 +16,7 @@ class DosingConfig(AppConfig):
         )
 
         # The number of levels comes from the dose_levels section, not from this one.
-        register_rules_module("dosing", "Dose-escalation design (RULES.md §4)", rules)
+        register_rules_module("dosing", "Dose-escalation design (docs/rules/escalation.md)", rules)
 
         register_section(
             SettingsSection(

@@ -9,4 +9,6 @@ class EfficacyConfig(AppConfig):
         from efficacy import rules
         from trialsite.studies.study_settings import register_rules_module
 
-        register_rules_module("efficacy", "Response and endpoint rules (RULES.md §1, §6)", rules)
+        register_rules_module(
+            "efficacy", "Response and endpoint rules (docs/rules/efficacy.md)", rules
+        )

@@ -19,7 +19,7 @@ class EnrollmentConfig(AppConfig):
 
         register(NavItem("Screening log", "enrollment:screening-log", Action.VIEW_CLINICAL, 10))
         _register_screening_forms()
-        register_rules_module("enrollment", "Eligibility rules (RULES.md §5)", rules)
+        register_rules_module("enrollment", "Eligibility rules (docs/rules/eligibility.md)", rules)
         register_change_hook(services.recompute_eligibility_for_settings)
         register_section(
             SettingsSection(

@@ -95,15 +95,15 @@ SETTINGS_RANGES: dict[str, Range] = {
 
 #: What each setting decides and where it comes from, for the settings page.
 SETTINGS_HELP: dict[str, str] = {
-    "age_rule": "IN1 (RULES.md §5.4): age 18-70 at consent in completed years, or exact age.",
-    "cg_weight": "IN7.3 (RULES.md §5.1): body weight in Cockcroft-Gault (Devine 1974 for ideal).",
+    "age_rule": "IN1: age 18-70 at consent in completed years, or exact age.",
+    "cg_weight": "IN7.3: body weight in Cockcroft-Gault (Devine 1974 for ideal).",
     "antigen_positive_threshold_pct": "IN3: % of blasts positive by flow cytometry at or above "
     "which CLL1 or CD38 counts as expressed when the lab gives no call (not in the registry).",
     "bp_min_readings": "EX10.6: the blood pressure is the mean of at least this many readings.",
-    "qtcf_aggregate": "EX10 (RULES.md §5.2): QTcF of triplicate ECGs by their mean or maximum.",
+    "qtcf_aggregate": "EX10: QTcF of triplicate ECGs by their mean or maximum.",
     "malignancy_exemption_rule": "EX8: an exempt cancer type or disease-free, or both.",
     "malignancy_disease_free_years": "EX8: years disease-free for another cancer to be exempt.",
-    "month_rule": "RULES.md §5.4: 'n months before' in calendar months or n x 30.4375 days.",
+    "month_rule": "'n months before' in calendar months or n x 30.4375 days.",
 }
 
 

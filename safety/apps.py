@@ -13,7 +13,7 @@ class SafetyConfig(AppConfig):
             register_section,
         )
 
-        register_rules_module("safety", "Toxicity grading (RULES.md §2, §3)", rules)
+        register_rules_module("safety", "Toxicity grading and DLT (docs/rules/safety.md)", rules)
         register_section(
             SettingsSection(
                 name="dlt_criteria",

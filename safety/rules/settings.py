@@ -47,15 +47,14 @@ SETTINGS_RANGES: dict[str, Range] = {
 
 #: What each setting decides and where it comes from, for the settings page.
 SETTINGS_HELP: dict[str, str] = {
-    "crs_icans_scale": "RULES.md §2.3: the scale that grades CRS and ICANS (ASTCT 2019 consensus "
-    "or CTCAE v5.0).",
-    "hypotension_sbp_below_mmhg": "RULES.md §2.1: systolic blood pressure below which CRS "
+    "crs_icans_scale": "the scale that grades CRS and ICANS (ASTCT 2019 consensus or CTCAE v5.0).",
+    "hypotension_sbp_below_mmhg": "systolic blood pressure below which CRS "
     "counts hypotension (ASTCT gives no number).",
-    "creatinine_baseline_rule": "RULES.md §3.4: CTCAE creatinine criteria relative to baseline "
+    "creatinine_baseline_rule": "CTCAE creatinine criteria relative to baseline "
     "read literally, or only once the value is above ULN.",
     "hemoglobin_mmol_l_cutoffs": "CTCAE v5.0 anemia in mmol/L: the printed cut-offs or the g/dL "
     "ones converted with x 0.6206.",
-    "dlt_window_days": "RULES.md §4.1 / registry: the DLT window runs from Day 0 to this day.",
+    "dlt_window_days": "registry: the DLT window runs from Day 0 to this day.",
 }
 
 
