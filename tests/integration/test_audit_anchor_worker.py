@@ -10,7 +10,7 @@ from django.conf import settings
 from tests.platform.test_audit_trail_checks import make_history
 from tests.testapp.models import VitalSigns
 from trialsite.celery import app as celery_app
-from trialsite.records import services
+from trialsite.records import selectors, services
 from trialsite.records.audit import verify_trail
 from trialsite.records.models import AuditAnchor
 
@@ -31,6 +31,6 @@ def test_the_beat_entry_anchors_each_study_on_a_real_worker(
 
     anchor = AuditAnchor.objects.get(study=study)
     assert anchor.event_count == 3
-    assert anchor.last_event_id == services.audit_trail(record).last().pk
+    assert anchor.last_event_id == selectors.audit_trail(record).last().pk
     assert verify_trail() == []
     assert VitalSigns.objects.count() == 1

@@ -13,7 +13,19 @@ from trialsite.records import selectors, services
 pytestmark = pytest.mark.django_db
 
 
-def test_it_requires_login_everywhere_but_login_and_health(client):
+@pytest.fixture
+def live_worker():
+    """A fresh worker heartbeat, as a running worker writes it (``trialsite.heartbeat``)."""
+    from trialsite import heartbeat
+
+    heartbeat.beat()
+    yield
+    from django.core.cache import cache
+
+    cache.delete(heartbeat.KEY)
+
+
+def test_it_requires_login_everywhere_but_login_and_health(client, live_worker):
     assert client.get("/").status_code == 302
     assert client.get("/").url.startswith(reverse("login"))
     assert client.get(reverse("study-settings")).status_code == 302
@@ -22,7 +34,7 @@ def test_it_requires_login_everywhere_but_login_and_health(client):
     assert client.get(reverse("healthz")).status_code == 200
 
 
-def test_healthz_reports_each_dependency_as_json(client):
+def test_healthz_reports_each_dependency_as_json(client, live_worker):
     body = client.get(reverse("healthz")).json()
     assert body["status"] == "ok"
     assert body["database"] == "ok"
