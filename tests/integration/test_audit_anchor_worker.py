@@ -10,7 +10,7 @@ from django.conf import settings
 from tests.platform.test_audit_trail_checks import make_history
 from tests.testapp.models import VitalSigns
 from trialsite.celery import app as celery_app
-from trialsite.records import selectors, services
+from trialsite.records import selectors
 from trialsite.records.audit import verify_trail
 from trialsite.records.models import AuditAnchor
 
