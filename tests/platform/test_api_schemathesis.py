@@ -87,10 +87,30 @@ def fuzz_operation(operation, subject, headers, called: set[str]):
     return call
 
 
-def test_no_request_gives_a_server_error_or_breaks_the_schema(seeded, coordinator_a, password):
+@pytest.fixture
+def connection_kept_between_requests():
+    """As Django's test client does: the test's transaction must outlive each request.
+
+    A bare WSGI handler closes the database connection when a request starts and finishes
+    (``close_old_connections``), which on PostgreSQL ends the test's transaction.
+    """
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def test_no_request_gives_a_server_error_or_breaks_the_schema(
+    seeded, coordinator_a, password, connection_kept_between_requests
+):
     app = WSGIHandler()
-    schema = schemathesis.openapi.from_wsgi("/api/schema/", app)
     headers = basic_auth(coordinator_a, password)
+    # The schema itself needs a login (issue: integrity §4).
+    schema = schemathesis.openapi.from_wsgi("/api/schema/", app, headers=headers)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 6, [op.label for op in operations]
     called: set[str] = set()
