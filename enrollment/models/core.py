@@ -112,6 +112,7 @@ class Subject(ClinicalRecord):
     )
 
     future_dates_allowed = ("planned_apheresis_date",)
+    is_subject = True  # its data queries count on the subject's page (records.queries)
     edit_checks = (*plausibility.SUBJECT_CHECKS, *plausibility.SUBJECT_CONSENT_CHECKS)
 
     class Meta:
