@@ -233,6 +233,8 @@ class ConsentView(SubjectCRFView):
         }
 
     def get_initial(self):
+        if self.kwargs.get("consent_id") is not None:
+            return {}  # a correction starts from the record, never from "now"
         newest = selectors.approved_icf_versions(self.get_subject().study)[-1]["version"]
         return {
             "obtained_by": self.request.user.pk,

@@ -470,3 +470,14 @@ def test_the_screen_failure_page_gives_field_errors_and_records_with_signature(
     )
     assert done.status_code == 302
     assert fresh(subject).enrollment_status == SubjectStatus.SCREENING
+
+
+def test_the_consent_correction_page_shows_the_recorded_signature_time_not_now(
+    client, site_a, coordinator_a, investigator_a
+):
+    subject = register_and_consent(site_a, coordinator_a, investigator_a)
+    consent = Consent.objects.get(subject=subject)
+    client.force_login(coordinator_a)
+    page = client.get(reverse("enrollment:consent-edit", args=[subject.pk, consent.pk]))
+    shown = timezone.localtime(consent.signed_at).strftime("%Y-%m-%dT%H:%M")
+    assert f'value="{shown}"' in page.content.decode()
