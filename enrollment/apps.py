@@ -6,7 +6,7 @@ class EnrollmentConfig(AppConfig):
     verbose_name = "Enrollment: subjects, consent, screening, eligibility"
 
     def ready(self):
-        from enrollment import rules, services
+        from enrollment import consent_rules, rules, services
         from enrollment.schedule import DEFAULT_VISIT_SCHEDULE, validate_visit_schedule
         from trialsite.navigation import NavItem, register
         from trialsite.studies.roles import Action
@@ -27,6 +27,14 @@ class EnrollmentConfig(AppConfig):
                 label="Visit schedule (days after infusion, windows in days)",
                 default=DEFAULT_VISIT_SCHEDULE,
                 validate=validate_visit_schedule,
+            )
+        )
+        register_section(
+            SettingsSection(
+                name="approved_icf_versions",
+                label="Approved ICF versions (version, approval date)",
+                default=consent_rules.DEFAULT_APPROVED_ICF_VERSIONS,
+                validate=consent_rules.validate_approved_icf_versions,
             )
         )
 

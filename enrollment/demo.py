@@ -260,7 +260,11 @@ def seed(*, study, site, users, stdout) -> None:
             )
         subject.refresh_from_db()
         services.record_screen_failure(
-            subject, actor=investigator, expected_version=subject.version
+            subject,
+            actor=investigator,
+            category="failed_criteria",
+            password=password,
+            expected_version=subject.version,
         )
     incomplete = _screen(
         site,

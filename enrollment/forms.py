@@ -7,6 +7,8 @@ keeps the criterion missing instead of passing it silently.
 
 from __future__ import annotations
 
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Layout, Submit
 from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +17,7 @@ from enrollment import rules
 from enrollment.models import (
     SCREENING_CRFS,
     Consent,
+    ScreenFailureCategory,
     ScreeningCRF,
     SteroidCourse,
     Subject,
@@ -119,7 +122,17 @@ class RegisterSubjectForm(CRFForm):
 class ConsentForm(CRFForm):
     class Meta(CRFForm.Meta):
         model = Consent
-        fields = ["icf_version", "signed_at", "obtained_by", "withdrawn_at", "withdrawal_reason"]
+        fields = [
+            "icf_version",
+            "signed_at",
+            "obtained_by",
+            "signed_by",
+            "representative_name",
+            "representative_relationship",
+            "witness_name",
+            "withdrawn_at",
+            "withdrawal_reason",
+        ]
         widgets = {
             "signed_at": forms.DateTimeInput(
                 attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
@@ -131,8 +144,18 @@ class ConsentForm(CRFForm):
 
     submit_label = _("Save consent")
 
-    def __init__(self, *args, staff=None, **kwargs):
+    def __init__(self, *args, staff=None, icf_versions=(), **kwargs):
         super().__init__(*args, **kwargs)
+        # The study's approved versions (the service refuses any other with a field error).
+        versions = [item["version"] for item in icf_versions]
+        if self.instance.pk and self.instance.icf_version not in versions:
+            versions.append(self.instance.icf_version)
+        field = self.fields["icf_version"]
+        self.fields["icf_version"] = forms.ChoiceField(
+            label=field.label,
+            help_text=field.help_text,
+            choices=[("", "---------"), *[(v, v) for v in versions]],
+        )
         if staff is not None:
             self.fields["obtained_by"].queryset = staff
         self.fields["obtained_by"].label_from_instance = lambda u: u.get_full_name() or u.username
@@ -154,11 +177,46 @@ class SteroidCourseForm(CRFForm):
         self.fields["daily_dose_mg"].help_text = criteria_help("steroid_courses")
 
 
-class ScreenFailureForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    reason = forms.CharField(
-        label=_("Comment (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+class SubjectActionForm(forms.Form):
+    """A decision about a subject, made on the subject version the user read."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    submit_label = _("Save")
+
+    @property
+    def helper(self) -> FormHelper:
+        helper = FormHelper()
+        helper.layout = Layout(*self.fields, Submit("save", self.submit_label))
+        return helper
+
+
+class ScreenFailureForm(SubjectActionForm):
+    category = forms.ChoiceField(label=_("Reason"), choices=ScreenFailureCategory.choices)
+    text = forms.CharField(
+        label=_("Details"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required for “Other”."),
     )
+    password = forms.CharField(
+        label=_("Your password (e-signature)"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+    submit_label = _("Sign and record the screen failure")
+
+
+class ReverseScreenFailureForm(SubjectActionForm):
+    reason = forms.CharField(
+        label=_("Why the screen failure was a mistake"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    submit_label = _("Reverse the screen failure")
+
+
+class RescreenForm(SubjectActionForm):
+    submit_label = _("Rescreen under a new screening number")
 
 
 class ScreeningLogFilter(forms.Form):

@@ -22,6 +22,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from enrollment import consent_rules
 from trialsite import clock
 from trialsite.records.edit_checks import hard, soft
 
@@ -145,7 +146,41 @@ def assessment_in_visit_window(record) -> dict:
     }
 
 
+SCREENING_BEFORE_CONSENT = _(
+    "The screening date (%(date)s) is before the first informed consent (%(icf)s): no trial "
+    "procedure may come before consent. Correct the date or explain."
+)
+
+
+def first_consent_date(subject) -> dt.date | None:
+    """The site-local date of the subject's earliest signed consent (one query)."""
+    from django.apps import apps
+
+    if subject.pk is None:
+        return None
+    consent = (
+        apps.get_model("enrollment", "Consent")
+        .objects.filter(subject_id=subject.pk)
+        .order_by("signed_at")
+        .values_list("signed_at", flat=True)
+        .first()
+    )
+    return _as_date(consent, subject.site) if consent else None
+
+
+def screening_dated_before_consent(subject) -> str:
+    """Soft SCR-BEFORE-ICF (issue 10 item 7; ``consent_rules.screening_before_consent``)."""
+    first = first_consent_date(subject)
+    if not consent_rules.screening_before_consent(subject.screening_date, first):
+        return ""
+    return SCREENING_BEFORE_CONSENT % {
+        "date": subject.screening_date.isoformat(),
+        "icf": first.isoformat(),
+    }
+
+
 SUBJECT_CHECKS = (hard("PL-DATE", "", subject_dates_plausible),)
+SUBJECT_CONSENT_CHECKS = (soft("SCR-BEFORE-ICF", "screening_date", screening_dated_before_consent),)
 RECORD_CHECKS = (
     hard("PL-DATE", "", record_dates_plausible),
     soft("VIS-WINDOW", "", assessment_in_visit_window),

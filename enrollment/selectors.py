@@ -49,6 +49,13 @@ def active_consent(subject: Subject) -> Consent | None:
     )
 
 
+def approved_icf_versions(study) -> list[dict]:
+    """The study's approved ICF versions (study setting ``approved_icf_versions``)."""
+    from enrollment.consent_checks import approved_versions
+
+    return approved_versions(study)
+
+
 def screening_records(subject: Subject) -> dict[type, object]:
     """Each screening CRF of the subject that exists, by model (one query per CRF table)."""
     found = {}
@@ -70,6 +77,9 @@ def _birth_date_for_rules(subject: Subject, on: dt.date | None) -> dt.date | Non
         return subject.birth_date
     age_rule = subject.study.rule_settings("enrollment").get("age_rule", "completed_years")
     earliest, latest = dt.date(subject.birth_year, 1, 1), dt.date(subject.birth_year, 12, 31)
+    if on < earliest:
+        return None  # impossible dates: refused by the plausibility checks, never a crash
+    latest = min(latest, on)  # a consent in the birth year: born on that day at the latest
     outcomes = {rules.age_criterion_met(day, on, age_rule=age_rule) for day in (earliest, latest)}
     return earliest if len(outcomes) == 1 else None
 

@@ -19,11 +19,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from enrollment import expected_forms, plausibility, rules, selectors
+from enrollment import consent_rules, expected_forms, plausibility, rules, selectors
 from enrollment.models import (
     Consent,
     EligibilityAssessment,
     FormExpectation,
+    ScreenFailure,
+    ScreenFailureCategory,
     ScreeningCRF,
     SteroidCourse,
     Subject,
@@ -32,8 +34,10 @@ from enrollment.models import (
 )
 from enrollment.schedule import ANCHOR_DAY0, ANCHOR_SCREENING
 from trialsite import clock
+from trialsite.records import edit_checks
+from trialsite.records import queries as data_queries
 from trialsite.records import services as records
-from trialsite.records.exceptions import StaleVersion, field_error
+from trialsite.records.exceptions import BAD_PASSWORD, StaleVersion, field_error
 from trialsite.records.models import RecordStatus
 from trialsite.records.services import UNREAD
 from trialsite.studies.models import Site
@@ -60,8 +64,13 @@ def register_subject(
     birth_date: dt.date | None = None,
     birth_year: int | None = None,
     planned_apheresis_date: dt.date | None = None,
+    previous_screening: Subject | None = None,
 ) -> Subject:
-    """Register a screened subject; the site's next screening number is assigned (TJ-S-0007)."""
+    """Register a screened subject; the site's next screening number is assigned (TJ-S-0007).
+
+    ``previous_screening`` links a rescreening to the screen failure it follows
+    (``rescreen_subject``).
+    """
     if site.birth_year_only and birth_date is not None:
         raise field_error(
             "birth_date", _("This site records the year of birth only."), "birth_year_only"
@@ -86,6 +95,7 @@ def register_subject(
                 "birth_year": birth_year if birth_date is None else birth_date.year,
                 "screening_date": screening_date,
                 "planned_apheresis_date": planned_apheresis_date,
+                "previous_screening": previous_screening,
             },
         )
         _build_visits(subject, anchor=ANCHOR_SCREENING, start=subject.screening_date)
@@ -111,6 +121,7 @@ def update_subject(
             _("These fields cannot be changed here: %s") % ", ".join(sorted(unknown))
         )
     with transaction.atomic():
+        _check_birth_before_consent(subject, values)
         subject = records.update_record(
             subject, actor=actor, values=values, expected_version=expected_version, reason=reason
         )
@@ -118,11 +129,71 @@ def update_subject(
     return subject
 
 
+BIRTH_AFTER_CONSENT = _(
+    "The subject cannot be born after signing informed consent (%(date)s): check both dates."
+)
+
+
+def _check_birth_before_consent(subject: Subject, values: Mapping) -> None:
+    """A corrected birth date (or year) may not come after the first consent (issue 10 item 1).
+
+    The consent side is checked by the plausibility check on the consent; this is the other
+    direction, which would otherwise reach the age rule with an impossible pair of dates.
+    """
+    first = plausibility.first_consent_date(subject)
+    if first is None:
+        return
+    birth_date = values.get("birth_date", subject.birth_date)
+    birth_year = values.get("birth_year", subject.birth_year)
+    if birth_date and birth_date > first:
+        raise field_error(
+            "birth_date", BIRTH_AFTER_CONSENT % {"date": first.isoformat()}, "birth_after_consent"
+        )
+    if not birth_date and birth_year and birth_year > first.year:
+        raise field_error(
+            "birth_year", BIRTH_AFTER_CONSENT % {"date": first.isoformat()}, "birth_after_consent"
+        )
+
+
+CONSENT_FIELDS = (
+    "signed_by",
+    "representative_name",
+    "representative_relationship",
+    "witness_name",
+)
+WITHDRAWN_NO_CONSENT = _(
+    "Consent was withdrawn: no new consent is recorded for this screening. "
+    "A subject who consents again is screened again."
+)
+NOT_WITHDRAWN_AGAIN = _(
+    "A recorded withdrawal cannot be taken back here; if it was entered by mistake, ask the "
+    "data manager (the audit trail keeps it)."
+)
+
+
 def record_consent(
-    subject: Subject, *, actor, icf_version: str, signed_at: dt.datetime, obtained_by
+    subject: Subject,
+    *,
+    actor,
+    icf_version: str,
+    signed_at: dt.datetime,
+    obtained_by,
+    signed_by: str = consent_rules.SIGNED_BY_SUBJECT,
+    representative_name: str = "",
+    representative_relationship: str = "",
+    witness_name: str = "",
 ) -> Consent:
-    """Record a signed ICF. A consent dated after screening data already entered is refused."""
+    """Record a signed ICF: a first consent, or re-consent to a newer approved version.
+
+    A consent dated after screening data already entered is refused; so is a version the study
+    has not approved or a signature before its approval (``enrollment.consent_checks``), and any
+    consent once the subject has withdrawn. The subject's checks run again (a screening date
+    before the first consent opens a query).
+    """
     with transaction.atomic():
+        subject = Subject.objects.select_for_update().get(pk=subject.pk)
+        if subject.enrollment_status == SubjectStatus.WITHDRAWN:
+            raise field_error("icf_version", WITHDRAWN_NO_CONSENT, "withdrawn")
         _check_consent_before_data(subject, signed_at)
         _check_staff(subject, obtained_by)
         consent = records.create_record(
@@ -135,8 +206,13 @@ def record_consent(
                 "icf_version": icf_version,
                 "signed_at": signed_at,
                 "obtained_by": obtained_by,
+                "signed_by": signed_by,
+                "representative_name": representative_name,
+                "representative_relationship": representative_relationship,
+                "witness_name": witness_name,
             },
         )
+        _run_subject_checks(subject, actor=actor)
         refresh_eligibility(subject, actor=actor, reason="Informed consent recorded")
     return consent
 
@@ -144,16 +220,48 @@ def record_consent(
 def update_consent(
     consent: Consent, *, actor, values: Mapping, expected_version: int | None, reason: str
 ) -> Consent:
+    """Correct a consent, or record its withdrawal (``withdrawn_at`` and ``withdrawal_reason``).
+
+    Withdrawal of the consent in force sets the subject's status to *withdrawn*: no new data
+    is entered from then on; what was entered stays, read-only, audited and open to queries.
+    """
+    values = dict(values)
     with transaction.atomic():
+        subject = Subject.objects.select_for_update().get(pk=consent.subject_id)
+        current = Consent.objects.get(pk=consent.pk)
         if "signed_at" in values:
-            _check_consent_before_data(consent.subject, values["signed_at"])
+            _check_consent_before_data(subject, values["signed_at"])
         if "obtained_by" in values:
-            _check_staff(consent.subject, values["obtained_by"])
+            _check_staff(subject, values["obtained_by"])
+        withdrawing = values.get("withdrawn_at") is not None and current.withdrawn_at is None
+        if current.withdrawn_at is not None and values.get("withdrawn_at", True) is None:
+            raise field_error("withdrawn_at", NOT_WITHDRAWN_AGAIN, "withdrawal_final")
+        if withdrawing:
+            values["withdrawn_by"] = actor
         consent = records.update_record(
             consent, actor=actor, values=values, expected_version=expected_version, reason=reason
         )
-        refresh_eligibility(consent.subject, actor=actor, reason=reason or "Consent changed")
+        if withdrawing and selectors.active_consent(subject) is None:
+            _withdraw_subject(subject, consent, actor=actor)
+        _run_subject_checks(subject, actor=actor)
+        refresh_eligibility(subject, actor=actor, reason=reason or "Consent changed")
     return consent
+
+
+def _withdraw_subject(subject: Subject, consent: Consent, *, actor) -> None:
+    records.update_record(
+        subject,
+        actor=actor,
+        values={"enrollment_status": SubjectStatus.WITHDRAWN},
+        expected_version=UNREAD,  # follows the withdrawal, under the subject lock
+        reason=f"Consent withdrawn: {consent.withdrawal_reason}",
+    )
+
+
+def _run_subject_checks(subject: Subject, *, actor) -> None:
+    """Re-run the subject's soft checks after a consent change (SCR-BEFORE-ICF reads consents)."""
+    subject.refresh_from_db()
+    data_queries.sync_automatic_queries(subject, edit_checks.soft_failures(subject), actor=actor)
 
 
 def _check_staff(subject: Subject, user) -> None:
@@ -195,6 +303,8 @@ def screening_entry_blocked(subject: Subject) -> str:
 
     The pages show the CRF read-only with this banner instead of a form that refuses on save.
     """
+    if subject.enrollment_status == SubjectStatus.WITHDRAWN:
+        return data_entry_blocked(subject)
     if subject.enrollment_status not in (SubjectStatus.SCREENING, SubjectStatus.ELIGIBLE):
         return str(NOT_SCREENING)
     if selectors.active_consent(subject) is None:
@@ -202,7 +312,39 @@ def screening_entry_blocked(subject: Subject) -> str:
     return ""
 
 
+WITHDRAWN_NO_DATA = _(
+    "Consent was withdrawn on %(date)s: no new data is entered. The data already entered stays "
+    "on record and can be queried."
+)
+
+
+def data_entry_blocked(subject: Subject) -> str:
+    """Why no new data of any CRF may be entered for the subject ('' when it may).
+
+    Every app's CRF page (``SubjectCRFView``) and service asks this: after withdrawal of
+    consent nothing new is collected (ICH E6(R3) §2.8.10), whatever the phase of the study.
+    """
+    if subject.enrollment_status != SubjectStatus.WITHDRAWN:
+        return ""
+    withdrawn = (
+        Consent.objects.filter(subject=subject, withdrawn_at__isnull=False)
+        .order_by("-withdrawn_at")
+        .values_list("withdrawn_at", flat=True)
+        .first()
+    )
+    shown = timezone.localtime(withdrawn).date().isoformat() if withdrawn else "?"
+    return str(WITHDRAWN_NO_DATA % {"date": shown})
+
+
+def require_data_entry(subject: Subject) -> None:
+    """Refuse a new entry for a withdrawn subject (for every app's services)."""
+    reason = data_entry_blocked(subject)
+    if reason:
+        raise ValidationError(reason, code="withdrawn")
+
+
 def _require_screening_entry(subject: Subject, values: Mapping) -> None:
+    require_data_entry(subject)
     if subject.enrollment_status not in (SubjectStatus.SCREENING, SubjectStatus.ELIGIBLE):
         raise ValidationError(NOT_SCREENING, code="not_screening")
     consent = selectors.active_consent(subject)
@@ -508,41 +650,177 @@ def _next_subject_number(subject: Subject) -> str:
     return f"{subject.site.code}-{taken + 1:03d}"
 
 
-def record_screen_failure(
-    subject: Subject, *, actor, expected_version: int | None, reason: str = ""
-) -> Subject:
-    """Record the subject as a screen failure with the failing criteria as the reasons.
+SCREEN_FAILURE_MEANING = _("I confirm this subject is a screen failure for the reason given.")
+NOT_IN_SCREENING = _("Only a subject in screening can be a screen failure (this one is %s).")
+REVERSAL_REASON = _("Give the reason the screen failure was a mistake.")
+NOT_A_SCREEN_FAILURE = _("This subject is not a screen failure.")
+RELOAD_AND_RETRY = _("Reload the subject page and try again.")
+ALREADY_RESCREENED = _("This screening was already followed by rescreening %(number)s.")
 
-    ``expected_version`` is the subject version the investigator saw on the checklist.
+
+def record_screen_failure(
+    subject: Subject,
+    *,
+    actor,
+    category: str,
+    text: str = "",
+    password: str,
+    expected_version: int | None,
+) -> ScreenFailure:
+    """The investigator records a screen failure with its reason and their e-signature.
+
+    ``expected_version`` is the subject version the investigator saw. "Failed criteria" needs a
+    failing criterion; a patient who declines (criteria still missing), dies, or the
+    investigator's decision needs none (``consent_rules.screen_failure_problems``). The failing
+    criteria at the time are stored on the signed record and on the subject.
     """
     with transaction.atomic():
         subject = Subject.objects.select_for_update().get(pk=subject.pk)
-        if expected_version is None or expected_version != subject.version:
-            records._check_version(subject, expected_version)
-        assessment = EligibilityAssessment.objects.get(subject=subject)
-        if assessment.eligible is not False:
+        records._check_version(subject, expected_version)
+        if subject.enrollment_status not in (SubjectStatus.SCREENING, SubjectStatus.ELIGIBLE):
             raise ValidationError(
-                _("A screen failure needs at least one failing criterion."), code="not_failed"
+                NOT_IN_SCREENING % subject.get_enrollment_status_display(), code="not_screening"
             )
-        if subject.enrollment_status != SubjectStatus.SCREENING:
-            raise ValidationError(_("The subject is not in screening."), code="not_screening")
-        reasons = [
-            {"code": code, "message": assessment.details[code]["message"]}
-            for code in assessment.failed
-            if not any(
-                assessment.details.get(c, {}).get("status") == "fail"
-                for c in _children(code, assessment)
+        assessment = EligibilityAssessment.objects.filter(subject=subject).first()
+        reasons = _failing_reasons(assessment) if assessment else []
+        problems = consent_rules.screen_failure_problems(
+            category, text or "", failed_criteria=[r["code"] for r in reasons]
+        )
+        if problems:
+            raise ValidationError(
+                {f: ValidationError(_(m), code="screen_failure") for f, m in problems.items()}
             )
-        ]
-        return records.update_record(
+        if not password or not actor.check_password(password):
+            raise field_error("password", BAD_PASSWORD, "bad_password")
+        failure = records.create_record(
+            ScreenFailure,
+            actor=actor,
+            study=subject.study,
+            status=RecordStatus.SUBMITTED,
+            values={
+                "subject": subject,
+                "visit": screening_visit(subject),
+                "decided_on": plausibility.site_today(subject.site),
+                "category": category,
+                "text": (text or "").strip(),
+                "failed_criteria": reasons,
+            },
+        )
+        records.sign_record(
+            failure,
+            actor=actor,
+            password=password,
+            meaning=str(SCREEN_FAILURE_MEANING),
+            expected_version=failure.version,
+        )
+        label = ScreenFailureCategory(category).label
+        shown = reasons if category == ScreenFailureCategory.FAILED_CRITERIA else []
+        records.update_record(
             subject,
             actor=actor,
             values={
                 "enrollment_status": SubjectStatus.SCREEN_FAILURE,
-                "screen_failure_reasons": reasons,
+                "screen_failure_reasons": shown
+                or [{"code": category, "message": (text or "").strip() or str(label)}],
             },
             expected_version=UNREAD,  # checked against the investigator's read above
-            reason=reason or "Screen failure: " + ", ".join(r["code"] for r in reasons),
+            reason=f"Screen failure ({label}): {(text or '').strip()}".strip(": "),
+        )
+    failure.refresh_from_db()
+    return failure
+
+
+def _failing_reasons(assessment: EligibilityAssessment) -> list[dict]:
+    """The failing criteria, most specific first (a parent is left out when a child fails)."""
+    return [
+        {"code": code, "message": assessment.details[code]["message"]}
+        for code in assessment.failed
+        if not any(
+            assessment.details.get(c, {}).get("status") == "fail"
+            for c in _children(code, assessment)
+        )
+    ]
+
+
+def current_screen_failure(subject: Subject) -> ScreenFailure | None:
+    return (
+        ScreenFailure.objects.filter(subject=subject, reversed_at__isnull=True)
+        .order_by("-pk")
+        .first()
+    )
+
+
+def reverse_screen_failure(
+    subject: Subject, *, actor, reason: str, expected_version: int | None
+) -> ScreenFailure:
+    """The investigator reverses a mistaken screen failure; the subject is in screening again.
+
+    The screen-failure record keeps who reversed it, when and why (audited; its signature no
+    longer holds). Refused once the subject has been rescreened under a new number.
+    """
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        subject = Subject.objects.select_for_update().get(pk=subject.pk)
+        records._check_version(subject, expected_version)
+        failure = current_screen_failure(subject)
+        if subject.enrollment_status != SubjectStatus.SCREEN_FAILURE or failure is None:
+            raise ValidationError(NOT_A_SCREEN_FAILURE, code="not_screen_failure")
+        later = Subject.objects.filter(previous_screening=subject).first()
+        if later is not None:
+            raise ValidationError(
+                ALREADY_RESCREENED % {"number": later.screening_number}, code="rescreened"
+            )
+        if not reason:
+            raise field_error("reason", REVERSAL_REASON, "required")
+        failure = records.update_record(
+            failure,
+            actor=actor,
+            values={
+                "reversed_at": clock.now(),
+                "reversed_by": actor,
+                "reversal_reason": reason,
+            },
+            expected_version=UNREAD,  # the investigator read the subject, checked above
+            reason=f"Screen failure reversed: {reason}",
+        )
+        records.update_record(
+            subject,
+            actor=actor,
+            values={"enrollment_status": SubjectStatus.SCREENING, "screen_failure_reasons": []},
+            expected_version=UNREAD,
+            reason=f"Screen failure reversed: {reason}",
+        )
+        refresh_eligibility(subject, actor=actor, reason="Screen failure reversed")
+    return failure
+
+
+def rescreen_subject(
+    subject: Subject, *, actor, expected_version: int | None, screening_date: dt.date | None = None
+) -> Subject:
+    """Screen a screen failure again: a new screening number linked to the previous one.
+
+    Protocol §6.3 allows rescreening once the reason has changed. The person's registration
+    data is copied; consent and every screening CRF are collected again for the new number.
+    """
+    with transaction.atomic():
+        subject = Subject.objects.select_for_update().get(pk=subject.pk)
+        records._check_version(subject, expected_version)
+        if subject.enrollment_status != SubjectStatus.SCREEN_FAILURE:
+            raise ValidationError(NOT_A_SCREEN_FAILURE, code="not_screen_failure")
+        later = Subject.objects.filter(previous_screening=subject).first()
+        if later is not None:
+            raise ValidationError(
+                ALREADY_RESCREENED % {"number": later.screening_number}, code="rescreened"
+            )
+        return register_subject(
+            actor=actor,
+            site=subject.site,
+            initials=subject.initials,
+            sex=subject.sex,
+            screening_date=screening_date or plausibility.site_today(subject.site),
+            birth_date=subject.birth_date,
+            birth_year=subject.birth_year,
+            previous_screening=subject,
         )
 
 

@@ -18,5 +18,11 @@ urlpatterns = [
     ),
     path("<int:pk>/eligibility/", views.eligibility, name="eligibility"),
     path("<int:pk>/eligibility/confirm/", views.ConfirmEligibility.as_view(), name="confirm"),
-    path("<int:pk>/eligibility/screen-failure/", views.screen_failure, name="screen-failure"),
+    path("<int:pk>/screen-failure/", views.screen_failure, name="screen-failure"),
+    path(
+        "<int:pk>/screen-failure/reverse/",
+        views.reverse_screen_failure,
+        name="reverse-screen-failure",
+    ),
+    path("<int:pk>/rescreen/", views.rescreen, name="rescreen"),
 ]

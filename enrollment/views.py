@@ -17,6 +17,8 @@ from enrollment.forms import (
     SCREENING_FORMS,
     ConsentForm,
     RegisterSubjectForm,
+    RescreenForm,
+    ReverseScreenFailureForm,
     ScreenFailureForm,
     ScreeningLogFilter,
     SteroidCourseForm,
@@ -25,13 +27,14 @@ from enrollment.models import (
     Consent,
     EligibilityAssessment,
     MedicationHistory,
+    ScreenFailure,
     SteroidCourse,
     Subject,
 )
 from trialsite import clock
 from trialsite.records import selectors as record_selectors
 from trialsite.records.exceptions import RecordStateError
-from trialsite.records.views import CRFEditView, SignRecordView
+from trialsite.records.views import CRFEditView, SignRecordView, add_service_error
 from trialsite.studies import permissions
 from trialsite.studies.models import Site
 from trialsite.studies.roles import Action, Role
@@ -147,6 +150,10 @@ class SubjectCRFView(CRFEditView):
     def get_success_url(self, record):
         return reverse("enrollment:subject", args=[self.get_subject().pk])
 
+    def entry_blocked_reason(self, record):
+        """No new data once consent is withdrawn (subclasses add their own prerequisites)."""
+        return services.data_entry_blocked(self.get_subject())
+
     def get_context_data(self, **context):
         return {**super().get_context_data(**context), "subject": self.get_subject()}
 
@@ -184,6 +191,12 @@ def subject_detail(request, pk: int):
             "visits": visits,
             "consents": consents,
             "active_consent": next((c for c in consents if c.withdrawn_at is None), None),
+            "withdrawal": next((c for c in consents if c.withdrawn_at is not None), None),
+            "screen_failures": ScreenFailure.objects.filter(subject=subject).select_related(
+                "created_by", "reversed_by"
+            ),
+            "rescreenings": Subject.objects.filter(previous_screening=subject),
+            "rescreen_form": RescreenForm(initial={"version": subject.version}),
             "crfs": selectors.crf_completeness(subject),
             "steroid_courses": SteroidCourse.objects.filter(subject=subject).order_by("start_date"),
             "assessment": assessment,
@@ -214,10 +227,20 @@ class ConsentView(SubjectCRFView):
 
     def get_form_kwargs(self):
         subject = self.get_subject()
-        return {"staff": site_staff(subject.site, [Role.INVESTIGATOR, Role.COORDINATOR])}
+        return {
+            "staff": site_staff(subject.site, [Role.INVESTIGATOR, Role.COORDINATOR]),
+            "icf_versions": selectors.approved_icf_versions(subject.study),
+        }
 
     def get_initial(self):
-        return {"obtained_by": self.request.user.pk, "signed_at": timezone.localtime(clock.now())}
+        if self.kwargs.get("consent_id") is not None:
+            return {}  # a correction starts from the record, never from "now"
+        newest = selectors.approved_icf_versions(self.get_subject().study)[-1]["version"]
+        return {
+            "obtained_by": self.request.user.pk,
+            "signed_at": timezone.localtime(clock.now()),
+            "icf_version": newest,
+        }
 
     def save(self, form, record, *, study, site):
         if record is None:
@@ -326,7 +349,6 @@ def eligibility(request, pk: int):
             "exclusion": [r for r in rows if r.get("kind") == "exclusion"],
             "signature": record_selectors.signature_state(assessment),
             "can_sign": can_sign,
-            "failure_form": ScreenFailureForm(initial={"version": subject.version}),
         },
     )
 
@@ -353,22 +375,103 @@ class ConfirmEligibility(SignRecordView):
         return reverse("enrollment:eligibility", args=[self.subject.pk])
 
 
-@require_POST
+def _subject_action(request, subject, form, *, title, intro, act):
+    """Render a decision form about a subject; on a valid POST call ``act`` (a service)."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = act(form.cleaned_data)
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        except RecordStateError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return result
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "enrollment/subject_action.html",
+        {"subject": subject, "form": form, "title": title, "intro": intro},
+        status=status,
+    )
+
+
 def screen_failure(request, pk: int):
+    """The investigator records a screen failure: reason category, details, e-signature."""
     subject = subject_for(request, pk, Action.SIGN)
-    form = ScreenFailureForm(request.POST)
-    form.is_valid()
-    try:
+    data = request.POST if request.method == "POST" else None
+    form = ScreenFailureForm(data, initial={"version": subject.version})
+
+    def act(values):
         services.record_screen_failure(
             subject,
             actor=request.user,
-            expected_version=form.cleaned_data.get("version"),
-            reason=form.cleaned_data.get("reason", ""),
+            category=values["category"],
+            text=values["text"],
+            password=values["password"],
+            expected_version=values["version"],
+        )
+        messages.success(request, _("Recorded as a screen failure."))
+        return redirect("enrollment:subject", subject.pk)
+
+    return _subject_action(
+        request,
+        subject,
+        form,
+        title=_("Record a screen failure"),
+        intro=services.SCREEN_FAILURE_MEANING,
+        act=act,
+    )
+
+
+def reverse_screen_failure(request, pk: int):
+    """The investigator reverses a mistaken screen failure, with the reason (audited)."""
+    subject = subject_for(request, pk, Action.SIGN)
+    data = request.POST if request.method == "POST" else None
+    form = ReverseScreenFailureForm(data, initial={"version": subject.version})
+
+    def act(values):
+        services.reverse_screen_failure(
+            subject,
+            actor=request.user,
+            reason=values["reason"],
+            expected_version=values["version"],
+        )
+        messages.success(request, _("Screen failure reversed: the subject is in screening again."))
+        return redirect("enrollment:subject", subject.pk)
+
+    return _subject_action(
+        request,
+        subject,
+        form,
+        title=_("Reverse the screen failure"),
+        intro=_("The subject returns to screening; the screen failure stays on record."),
+        act=act,
+    )
+
+
+@require_POST
+def rescreen(request, pk: int):
+    """Rescreen a screen failure under a new screening number linked to this one.
+
+    A button on the subject page: a refusal comes back as a message on that page.
+    """
+    subject = subject_for(request, pk, Action.ENTER_DATA)
+    form = RescreenForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(services.RELOAD_AND_RETRY, code="no_version")
+        new = services.rescreen_subject(
+            subject, actor=request.user, expected_version=form.cleaned_data["version"]
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     except RecordStateError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("Recorded as a screen failure."))
-    return redirect("enrollment:eligibility", subject.pk)
+        messages.success(
+            request,
+            _("Rescreening %(new)s registered (previous screening %(old)s).")
+            % {"new": new.screening_number, "old": subject.screening_number},
+        )
+        return redirect("enrollment:subject", new.pk)
+    return redirect("enrollment:subject", subject.pk)

@@ -2,6 +2,7 @@
 
 from enrollment.models.core import (
     Consent,
+    ConsentSigner,
     FormExpectation,
     Sex,
     Subject,
@@ -10,6 +11,7 @@ from enrollment.models.core import (
     Visit,
 )
 from enrollment.models.eligibility import EligibilityAssessment
+from enrollment.models.screen_failure import ScreenFailure, ScreenFailureCategory
 from enrollment.models.screening import (
     AmlHistory,
     AntigenExpression,
@@ -47,12 +49,15 @@ __all__ = [
     "CardiacAssessment",
     "ChemistryUnit",
     "Consent",
+    "ConsentSigner",
     "EligibilityAssessment",
     "FormExpectation",
     "InvestigatorAttestation",
     "MedicalConditions",
     "MedicationHistory",
     "PregnancyAssessment",
+    "ScreenFailure",
+    "ScreenFailureCategory",
     "ScreeningCRF",
     "ScreeningLabs",
     "ScreeningVitals",

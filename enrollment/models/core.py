@@ -17,7 +17,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from enrollment import plausibility
+from enrollment import consent_checks, consent_rules, plausibility
 from enrollment.schedule import study_day
 from trialsite import clock
 from trialsite.records.models import ClinicalRecord
@@ -66,6 +66,7 @@ class SubjectStatus(models.TextChoices):
     TREATED = "treated", _("Treated")
     FOLLOW_UP = "follow_up", _("Follow-up")
     OFF_STUDY = "off_study", _("Off study")
+    WITHDRAWN = "withdrawn", _("Consent withdrawn")
 
 
 class Sex(models.TextChoices):
@@ -100,9 +101,19 @@ class Subject(ClinicalRecord):
     )
     screen_failure_reasons = models.JSONField(_("screen failure reasons"), default=list, blank=True)
     day0 = models.DateField(_("Day 0 (CAR-T infusion)"), null=True, blank=True, editable=False)
+    previous_screening = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="rescreenings",
+        verbose_name=_("rescreening of"),
+    )
 
     future_dates_allowed = ("planned_apheresis_date",)
-    edit_checks = plausibility.SUBJECT_CHECKS
+    is_subject = True  # its data queries count on the subject's page (records.queries)
+    edit_checks = (*plausibility.SUBJECT_CHECKS, *plausibility.SUBJECT_CONSENT_CHECKS)
 
     class Meta:
         ordering = ["site", "screening_sequence"]
@@ -276,11 +287,41 @@ class FormExpectation(models.Model):
         return f"{self.subject} {self.visit.code} {self.form_code}: {self.status}"
 
 
-class Consent(SubjectRecord):
-    assessment_date_field = "signed_at"
+class ConsentSigner(models.TextChoices):
+    SUBJECT = consent_rules.SIGNED_BY_SUBJECT, _("The subject")
+    LAR = consent_rules.SIGNED_BY_LAR, _("A legally acceptable representative")
 
-    icf_version = models.CharField(_("ICF version"), max_length=40)
+
+class Consent(SubjectRecord):
+    """One signed ICF version. Re-consent to a new version is a new row; none is ever deleted.
+
+    Withdrawal is recorded on the consent in force (date, reason, who recorded it) and sets the
+    subject's status to withdrawn (``enrollment.services.update_consent``).
+    """
+
+    assessment_date_field = "signed_at"
+    edit_checks = consent_checks.CONSENT_CHECKS
+
+    icf_version = models.CharField(
+        _("ICF version"), max_length=40, help_text=_("One of the study's approved ICF versions.")
+    )
     signed_at = models.DateTimeField(_("signed at"))
+    signed_by = models.CharField(
+        _("signed by"),
+        max_length=8,
+        choices=ConsentSigner.choices,
+        default=ConsentSigner.SUBJECT,
+    )
+    representative_name = models.CharField(_("representative's name"), max_length=120, blank=True)
+    representative_relationship = models.CharField(
+        _("representative's relationship to the subject"), max_length=80, blank=True
+    )
+    witness_name = models.CharField(
+        _("impartial witness"),
+        max_length=120,
+        blank=True,
+        help_text=_("Where the subject or representative cannot read (ICH E6(R3) 2.8.6)."),
+    )
     obtained_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -289,6 +330,15 @@ class Consent(SubjectRecord):
     )
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
     withdrawal_reason = models.CharField(_("reason for withdrawal"), max_length=300, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("withdrawal recorded by"),
+    )
 
     class Meta:
         ordering = ["subject", "-signed_at"]
@@ -316,5 +366,13 @@ class Consent(SubjectRecord):
             errors["withdrawal_reason"] = ValidationError(
                 _("Give the reason for withdrawal."), code="required"
             )
+        if self.withdrawal_reason.strip() and not self.withdrawn_at:
+            errors["withdrawn_at"] = ValidationError(
+                _("Give the date of withdrawal."), code="required"
+            )
+        for name, message in consent_rules.representative_problems(
+            self.signed_by, self.representative_name, self.representative_relationship
+        ).items():
+            errors[name] = ValidationError(_(message), code="representative")
         if errors:
             raise ValidationError(errors)

@@ -40,7 +40,7 @@ def test_register_consent_screen_correct_and_confirm(live_server, page: Page, de
 
     # Consent, obtained by the coordinator now.
     page.get_by_role("link", name="Record consent").click()
-    page.get_by_label("ICF version").fill("v2.1 2025-04-01")
+    page.get_by_label("ICF version").select_option("v2.1 2025-04-01")
     page.get_by_role("button", name="Save consent").click()
     expect(page.get_by_test_id("consent-status")).to_contain_text("ICF v2.1 2025-04-01 signed")
 

@@ -276,7 +276,7 @@ def test_a_consent_in_year_one_is_a_field_error(site_a, coordinator_a, investiga
         services.record_consent(
             subject,
             actor=coordinator_a,
-            icf_version="v2.1",
+            icf_version="v2.1 2025-04-01",
             signed_at=year_one,
             obtained_by=investigator_a,
         )

@@ -16,6 +16,7 @@ from enrollment.models import (
     ScreeningLabs,
     ScreeningVitals,
     SteroidCourse,
+    Subject,
     SubjectStatus,
     Visit,
 )
@@ -131,7 +132,7 @@ def test_consent_dated_after_screening_data_is_refused(site_a, coordinator_a, in
         services.record_consent(
             subject,
             actor=coordinator_a,
-            icf_version="v3",
+            icf_version="v2.2 2025-09-01",
             signed_at=timezone.now(),
             obtained_by=investigator_a,
         )
@@ -151,7 +152,7 @@ def test_consent_must_be_obtained_by_site_staff(site_a, coordinator_a, monitor):
         services.record_consent(
             subject,
             actor=coordinator_a,
-            icf_version="v1",
+            icf_version="v2.1 2025-04-01",
             signed_at=timezone.now(),
             obtained_by=monitor,
         )
@@ -319,16 +320,23 @@ def test_a_change_after_confirmation_reopens_eligibility_and_notifies_the_invest
     assert "confirm it again" in note.message
 
 
-def test_a_screen_failure_records_the_failing_criteria(site_a, coordinator_a, investigator_a):
+def test_a_screen_failure_records_the_failing_criteria(
+    site_a, coordinator_a, investigator_a, password
+):
     subject = screen_eligible_subject(
         site_a,
         coordinator_a,
         investigator_a,
         overrides={ScreeningLabs: {"creatinine": Decimal("2.0")}},
     )
-    failed = services.record_screen_failure(
-        subject, actor=investigator_a, expected_version=subject.version
+    services.record_screen_failure(
+        subject,
+        actor=investigator_a,
+        category="failed_criteria",
+        password=password,
+        expected_version=subject.version,
     )
+    failed = Subject.objects.get(pk=subject.pk)
     assert failed.enrollment_status == SubjectStatus.SCREEN_FAILURE
     codes = [r["code"] for r in failed.screen_failure_reasons]
     assert codes == ["IN7.3"]
@@ -384,7 +392,7 @@ def test_birth_year_only_decides_age_when_both_birthdays_agree(
         services.record_consent(
             subject,
             actor=coordinator_a,
-            icf_version="v1",
+            icf_version="v2.1 2025-04-01",
             signed_at=timezone.now() - dt.timedelta(days=10),
             obtained_by=investigator_a,
         )

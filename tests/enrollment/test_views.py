@@ -170,17 +170,21 @@ def test_the_investigator_confirms_an_eligible_subject(
     assert subject.subject_number == "TJ-001"
 
 
-def test_the_investigator_records_a_screen_failure(client, coordinator_a, investigator_a, site_a):
+def test_the_investigator_records_a_screen_failure(
+    client, coordinator_a, investigator_a, site_a, password
+):
     subject = screen_eligible_subject(
         site_a, coordinator_a, investigator_a, overrides={ScreeningLabs: {"creatinine": "2.0"}}
     )
     client.force_login(investigator_a)
     url = reverse("enrollment:screen-failure", args=[subject.pk])
+    values = {"category": "failed_criteria", "text": "", "password": password}
     # Without the version the investigator saw, nothing changes.
-    client.post(url, {"reason": ""})
+    assert client.post(url, values).status_code == 400
     subject.refresh_from_db()
     assert subject.enrollment_status == SubjectStatus.SCREENING
-    client.post(url, {"reason": "", "version": subject.version})
+    response = client.post(url, {**values, "version": subject.version})
+    assert response.status_code == 302
     subject.refresh_from_db()
     assert subject.enrollment_status == SubjectStatus.SCREEN_FAILURE
     log = client.get(reverse("enrollment:screening-log")).content.decode()

@@ -132,6 +132,8 @@ def url_of(page: str, world: dict) -> str:
         "enrollment:eligibility": [subject.pk],
         "enrollment:confirm": [subject.pk],
         "enrollment:screen-failure": [subject.pk],
+        "enrollment:reverse-screen-failure": [subject.pk],
+        "enrollment:rescreen": [subject.pk],
         "records:query": [world["query"].pk],
         "records:query-action": [world["query"].pk, param],
         "records:raise-query": [content_type, labs.pk],

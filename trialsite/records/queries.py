@@ -46,6 +46,8 @@ def _field_label(record, name: str) -> str:
 def _describe(record) -> dict:
     """What a query stores about its record, so lists need no query per row."""
     subject = getattr(record, "subject", None) if hasattr(record, "subject_id") else None
+    if getattr(record, "is_subject", False):  # the subject's own registration record
+        subject = record
     url = record.get_absolute_url() if hasattr(record, "get_absolute_url") else ""
     return {
         "study_id": record.study_id,
@@ -54,7 +56,7 @@ def _describe(record) -> dict:
         "object_id": str(record.pk),
         "object_repr": str(record)[:200],
         "record_url": url[:200],
-        "subject_pk": getattr(record, "subject_id", None),
+        "subject_pk": subject.pk if subject is not None else None,
         "subject_label": str(subject)[:40] if subject is not None else "",
         "subject_url": subject.get_absolute_url()[:200]
         if subject is not None and hasattr(subject, "get_absolute_url")
