@@ -19,10 +19,9 @@ from enrollment.models import (
     SteroidCourse,
     Subject,
 )
-from trialsite.records.forms import CRFForm
+from trialsite.records.forms import CRFForm, DayMonthYearField
 
 YES_NO = [("", _("Not answered")), ("true", _("Yes")), ("false", _("No"))]
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class YesNoField(forms.TypedChoiceField):
@@ -57,10 +56,7 @@ def criteria_help(name: str, help_text: str = "") -> str:
 def _formfield(field, **kwargs):
     if field.get_internal_type() == "BooleanField" and field.null:
         return YesNoField(label=capfirst(field.verbose_name), help_text=field.help_text)
-    formfield = field.formfield(**kwargs)
-    if isinstance(formfield, forms.DateField) and not isinstance(formfield, forms.DateTimeField):
-        formfield.widget = DATE_INPUT
-    return formfield
+    return field.formfield(**kwargs)
 
 
 class ScreeningForm(CRFForm):
@@ -98,11 +94,6 @@ class RegisterSubjectForm(CRFForm):
             "screening_date",
             "planned_apheresis_date",
         ]
-        widgets = {
-            "birth_date": DATE_INPUT,
-            "screening_date": DATE_INPUT,
-            "planned_apheresis_date": DATE_INPUT,
-        }
 
     submit_label = _("Register subject")
 
@@ -145,7 +136,6 @@ class SteroidCourseForm(CRFForm):
     class Meta(CRFForm.Meta):
         model = SteroidCourse
         fields = ["drug", "daily_dose_mg", "start_date", "end_date", "ongoing"]
-        widgets = {"start_date": DATE_INPUT, "end_date": DATE_INPUT}
 
     submit_label = _("Save course")
 
@@ -164,8 +154,8 @@ class ScreenFailureForm(forms.Form):
 class ScreeningLogFilter(forms.Form):
     site = forms.ModelChoiceField(queryset=None, required=False, empty_label=_("All sites"))
     status = forms.ChoiceField(required=False)
-    screened_from = forms.DateField(required=False, widget=DATE_INPUT, label=_("Screened from"))
-    screened_to = forms.DateField(required=False, widget=DATE_INPUT, label=_("to"))
+    screened_from = DayMonthYearField(required=False, label=_("Screened from"))
+    screened_to = DayMonthYearField(required=False, label=_("to"))
 
     def __init__(self, *args, sites, **kwargs):
         from enrollment.models import SubjectStatus

@@ -83,7 +83,7 @@ def register_subject(
                 "initials": initials.upper().strip(),
                 "sex": sex,
                 "birth_date": birth_date,
-                "birth_year": birth_year if birth_date is None else birth_date.year,
+                "birth_year": _birth_year(birth_date, birth_year),
                 "screening_date": screening_date,
                 "planned_apheresis_date": planned_apheresis_date,
             },
@@ -91,6 +91,17 @@ def register_subject(
         _build_visits(subject, anchor=ANCHOR_SCREENING, start=subject.screening_date)
         refresh_eligibility(subject, actor=actor, reason="Subject registered")
     return subject
+
+
+def _birth_year(birth_date: dt.date | None, birth_year: int | None) -> int | None:
+    """The year of birth to store: the one typed, else the date's (a typed year is never dropped).
+
+    A year that contradicts the date is kept so that ``Subject.clean`` refuses it on its field;
+    a date before 1900 gives no derived year, so its error lands on the date, not the year.
+    """
+    if birth_year is not None or birth_date is None:
+        return birth_year
+    return birth_date.year if birth_date >= plausibility.EARLIEST_DATE else None
 
 
 def update_subject(
