@@ -456,8 +456,22 @@ class Virology(ScreeningCRF):
     hcv_rna_llod = amount(_("HCV RNA lower limit of detection (IU/mL)"), digits=12)
     tppa_positive = yes_no(_("TPPA (syphilis) antibody positive"))
 
+    # (antibody, viral load): the load is asked for only after a positive antibody, and its
+    # lower limit of detection only once a detected load is entered (protocol EX12.2, EX12.3).
+    viral_loads = (("anti_hbc_positive", "hbv_dna"), ("anti_hcv_positive", "hcv_rna"))
+
     class Meta:
         constraints = one_per_subject("virology")
+
+    def applicable_fields(self) -> list[str]:
+        fields = super().applicable_fields()
+        for antibody, load in self.viral_loads:
+            level = getattr(self, load)
+            if getattr(self, antibody) is not True:
+                fields = [f for f in fields if f not in (load, f"{load}_llod")]
+            elif level is None or level == 0:
+                fields = [f for f in fields if f != f"{load}_llod"]
+        return fields
 
 
 class PregnancyAssessment(ScreeningCRF):
