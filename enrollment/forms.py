@@ -156,6 +156,15 @@ class ScreeningLogFilter(forms.Form):
     status = forms.ChoiceField(required=False)
     screened_from = DayMonthYearField(required=False, label=_("Screened from"))
     screened_to = DayMonthYearField(required=False, label=_("to"))
+    q = forms.CharField(
+        required=False,
+        max_length=40,
+        label=_("Search"),
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": _("Screening no., subject ID or initials")}
+        ),
+    )
+    sort = forms.CharField(required=False, max_length=30, widget=forms.HiddenInput)
 
     def __init__(self, *args, sites, **kwargs):
         from enrollment.models import SubjectStatus
@@ -166,3 +175,15 @@ class ScreeningLogFilter(forms.Form):
         for name, field in self.fields.items():
             css = "form-select" if name in ("site", "status") else "form-control"
             field.widget.attrs["class"] = css
+
+    def selection(self) -> dict:
+        """The keyword arguments of ``selectors.screening_log`` (no filter when invalid)."""
+        criteria = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        return {
+            "site_id": criteria["site"].pk if criteria.get("site") else None,
+            "status": criteria.get("status") or None,
+            "screened_from": criteria.get("screened_from"),
+            "screened_to": criteria.get("screened_to"),
+            "search": criteria.get("q") or "",
+            "sort": criteria.get("sort") or None,
+        }

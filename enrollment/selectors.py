@@ -23,6 +23,7 @@ from enrollment.models import (
     ScreeningVitals,
     SteroidCourse,
     Subject,
+    SubjectStatus,
     Visit,
 )
 from trialsite import clock
@@ -167,6 +168,28 @@ def visits(subject: Subject) -> QuerySet[Visit]:
     return Visit.objects.filter(subject=subject).order_by("order")
 
 
+# Sortable columns of the screening log: the query parameter → the ordering it applies.
+LOG_SORTS = {
+    "screening_number": ("screening_number",),
+    "subject_number": ("subject_number", "screening_number"),
+    "initials": ("initials", "screening_number"),
+    "site": ("site__code", "screening_sequence"),
+    "screening_date": ("screening_date", "screening_sequence"),
+    "status": ("enrollment_status", "screening_number"),
+}
+DEFAULT_LOG_SORT = "-screening_date"
+
+
+def log_ordering(sort: str | None) -> tuple[str, ...]:
+    """The ordering of ``?sort=`` (``"-initials"`` descending); unknown keys give the default."""
+    sort = sort or DEFAULT_LOG_SORT
+    descending = sort.startswith("-")
+    columns = LOG_SORTS.get(sort.lstrip("-"))
+    if columns is None:
+        return log_ordering(DEFAULT_LOG_SORT)
+    return tuple(f"-{c}" if descending else c for c in columns)
+
+
 def screening_log(
     study,
     user,
@@ -175,20 +198,96 @@ def screening_log(
     status: str | None = None,
     screened_from: dt.date | None = None,
     screened_to: dt.date | None = None,
+    search: str = "",
+    sort: str | None = None,
 ) -> QuerySet[Subject]:
-    """Screened subjects the user may see, newest first, with their site loaded."""
+    """Screened subjects the user may see, newest first (or as ``sort``), with their site loaded.
+
+    ``search`` matches the screening number, the subject ID or the initials (any case, any part).
+    """
+    subjects = _log_scope(study, user, site_id, screened_from, screened_to, search)
+    if status:
+        subjects = subjects.filter(enrollment_status=status)
+    return subjects.order_by(*log_ordering(sort))
+
+
+def _log_scope(study, user, site_id, screened_from, screened_to, search) -> QuerySet[Subject]:
+    from django.db.models import Q
+
     subjects = permissions.scope_by_site(
         Subject.objects.filter(study=study), user, Action.VIEW_CLINICAL, study=study
     ).select_related("site")
     if site_id:
         subjects = subjects.filter(site_id=site_id)
-    if status:
-        subjects = subjects.filter(enrollment_status=status)
     if screened_from:
         subjects = subjects.filter(screening_date__gte=screened_from)
     if screened_to:
         subjects = subjects.filter(screening_date__lte=screened_to)
-    return subjects.order_by("-screening_date", "-screening_sequence")
+    search = (search or "").strip()
+    if search:
+        subjects = subjects.filter(
+            Q(screening_number__icontains=search)
+            | Q(subject_number__icontains=search)
+            | Q(initials__icontains=search)
+        )
+    return subjects
+
+
+@dataclass(frozen=True)
+class ScreeningSummary:
+    """CONSORT-style screening numbers (``enrollment.consort``)."""
+
+    screened: int
+    in_screening: int
+    screen_failures: int
+    failures_by_criterion: list[tuple[str, int]]
+    eligible_unconfirmed: int
+    confirmed: int
+
+
+def screening_summary(
+    study,
+    user,
+    *,
+    site_id: int | None = None,
+    screened_from: dt.date | None = None,
+    screened_to: dt.date | None = None,
+    search: str = "",
+) -> ScreeningSummary:
+    """The screening numbers of the subjects the log shows, whatever their status (2 queries).
+
+    *Confirmed* subjects are those the investigator confirmed (they have a subject ID, whatever
+    happened after); *eligible, not confirmed* are in screening with every criterion passing.
+    """
+    from django.db.models import Count, Q
+
+    from enrollment import consort
+
+    subjects = _log_scope(study, user, site_id, screened_from, screened_to, search)
+    counts = subjects.aggregate(
+        screened=Count("pk"),
+        in_screening=Count("pk", filter=Q(enrollment_status=SubjectStatus.SCREENING)),
+        failures=Count("pk", filter=Q(enrollment_status=SubjectStatus.SCREEN_FAILURE)),
+        confirmed=Count("pk", filter=Q(subject_number__isnull=False)),
+        eligible=Count(
+            "pk",
+            filter=Q(
+                enrollment_status=SubjectStatus.SCREENING,
+                pk__in=EligibilityAssessment.objects.filter(eligible=True).values("subject_id"),
+            ),
+        ),
+    )
+    reasons = subjects.filter(enrollment_status=SubjectStatus.SCREEN_FAILURE).values_list(
+        "screen_failure_reasons", flat=True
+    )
+    return ScreeningSummary(
+        screened=counts["screened"],
+        in_screening=counts["in_screening"],
+        screen_failures=counts["failures"],
+        failures_by_criterion=consort.failures_by_criterion(reasons),
+        eligible_unconfirmed=counts["eligible"],
+        confirmed=counts["confirmed"],
+    )
 
 
 def assessments_for(subjects) -> dict[int, EligibilityAssessment]:

@@ -6,6 +6,7 @@ app_name = "enrollment"
 
 urlpatterns = [
     path("", views.screening_log, name="screening-log"),
+    path("screening-log.csv", views.screening_log_csv, name="screening-log-csv"),
     path("new/", views.RegisterSubject.as_view(), name="register"),
     path("<int:pk>/", views.subject_detail, name="subject"),
     path("<int:pk>/registration/", views.EditSubject.as_view(), name="edit-subject"),

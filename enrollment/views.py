@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from enrollment import rules, selectors, services
+from enrollment import rules, screening_log_columns, selectors, services
 from enrollment.forms import (
     SCREENING_FORMS,
     ConsentForm,
@@ -52,7 +52,7 @@ def subject_for(request, pk: int, action: str = Action.VIEW_CLINICAL) -> Subject
     return subject
 
 
-def screening_log(request):
+def _log_filters(request):
     study = _study(request)
     permissions.require(request.user, Action.VIEW_CLINICAL, study=study)
     sites = permissions.scope_by_site(
@@ -62,16 +62,13 @@ def screening_log(request):
         study=study,
         site_field="pk",
     )
-    filters = ScreeningLogFilter(request.GET or None, sites=sites)
-    criteria = filters.cleaned_data if filters.is_valid() else {}
-    subjects = selectors.screening_log(
-        study,
-        request.user,
-        site_id=criteria["site"].pk if criteria.get("site") else None,
-        status=criteria.get("status") or None,
-        screened_from=criteria.get("screened_from"),
-        screened_to=criteria.get("screened_to"),
-    )
+    return study, ScreeningLogFilter(request.GET or None, sites=sites)
+
+
+def screening_log(request):
+    study, filters = _log_filters(request)
+    selection = filters.selection()
+    subjects = selectors.screening_log(study, request.user, **selection)
     page = Paginator(subjects, 25).get_page(request.GET.get("page"))
     assessments = selectors.assessments_for(page.object_list)
     open_queries = selectors.open_query_counts(study, [s.pk for s in page.object_list])
@@ -79,8 +76,11 @@ def screening_log(request):
         (subject, assessments.get(subject.pk), open_queries.get(subject.pk, 0))
         for subject in page.object_list
     ]
+    summary_filters = {k: v for k, v in selection.items() if k not in ("status", "sort")}
     query = request.GET.copy()
     query.pop("page", None)
+    unsorted = query.copy()
+    unsorted.pop("sort", None)
     return render(
         request,
         "enrollment/screening_log.html",
@@ -89,9 +89,25 @@ def screening_log(request):
             "rows": rows,
             "filters": filters,
             "query": query.urlencode(),
+            "unsorted_query": unsorted.urlencode(),
+            "sort": selection["sort"] or selectors.DEFAULT_LOG_SORT,
+            "columns": screening_log_columns.SORTABLE,
+            "summary": selectors.screening_summary(study, request.user, **summary_filters),
             "can_register": permissions.can(request.user, Action.ENTER_DATA, study=study),
         },
     )
+
+
+def screening_log_csv(request):
+    """The screening log as CSV, with the log's filters and order, streamed row by row."""
+    study, filters = _log_filters(request)
+    subjects = selectors.screening_log(study, request.user, **filters.selection())
+    filename = f"screening-log-{study.nct_id or study.pk}-{clock.today().isoformat()}.csv"
+    response = StreamingHttpResponse(
+        screening_log_columns.csv_lines(subjects), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 class RegisterSubject(CRFEditView):
