@@ -7,11 +7,12 @@ keeps the criterion missing instead of passing it silently.
 
 from __future__ import annotations
 
+from crispy_forms.layout import Div, Field
 from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from enrollment import rules
+from enrollment import missing_data, rules
 from enrollment.models import (
     SCREENING_CRFS,
     Consent,
@@ -59,18 +60,106 @@ def _formfield(field, **kwargs):
     return field.formfield(**kwargs)
 
 
+MISSING_CODE_CHOICES = [
+    ("", _("—")),
+    (missing_data.NOT_DONE, _("Not done")),
+    (missing_data.UNKNOWN, _("Unknown")),
+    (missing_data.NOT_APPLICABLE, _("Not applicable")),
+]
+CODE_SUFFIX, REASON_SUFFIX = "__code", "__reason"
+
+
 class ScreeningForm(CRFForm):
-    """Base of the screening CRF forms (built by ``screening_form``)."""
+    """Base of the screening CRF forms (built by ``screening_form``).
+
+    Beside each result the model lists in ``codable_fields`` the form offers "no value:
+    not done / unknown / not applicable" and a reason (``<field>__code``, ``<field>__reason``);
+    they are saved as the record's ``missing_codes``.
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():
             if name not in ("version", "reason"):
                 field.help_text = criteria_help(name, str(field.help_text or ""))
+        self._add_missing_code_fields()
+
+    def _add_missing_code_fields(self) -> None:
+        codable = [n for n in self._meta.model.codable_fields if n in self.fields]
+        if not codable:
+            return
+        stored = missing_data.parse(getattr(self.instance, "missing_codes", None))
+        fields = {}
+        for name, field in self.fields.items():
+            fields[name] = field
+            if name not in codable:
+                continue
+            current = stored.get(name)
+            fields[name + CODE_SUFFIX] = forms.ChoiceField(
+                label=_("No value for “%(field)s”?") % {"field": field.label},
+                choices=MISSING_CODE_CHOICES,
+                required=False,
+                initial=current.code if current else "",
+            )
+            fields[name + REASON_SUFFIX] = forms.CharField(
+                label=_("Reason no value can be given"),
+                required=False,
+                max_length=missing_data.REASON_MAX,
+                initial=current.reason if current else "",
+            )
+        self.fields = fields
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self._meta.model.codable_fields:
+            if name + CODE_SUFFIX not in self.fields:
+                continue
+            code = cleaned.get(name + CODE_SUFFIX) or ""
+            reason = (cleaned.get(name + REASON_SUFFIX) or "").strip()
+            if reason and not code:
+                self.add_error(name + CODE_SUFFIX, _("Choose why there is no value."))
+            elif code and not reason:
+                self.add_error(name + REASON_SUFFIX, _("Give the reason."))
+        return cleaned
+
+    def model_field_names(self) -> list[str]:
+        return [
+            name
+            for name in self.clinical_field_names()
+            if not name.endswith((CODE_SUFFIX, REASON_SUFFIX))
+        ]
+
+    def readonly_field_names(self) -> list[str]:
+        return self.model_field_names()
+
+    def _field_layout(self, name: str) -> list:
+        items = super()._field_layout(name)
+        if name + CODE_SUFFIX in self.fields:
+            items.append(
+                Div(
+                    Div(Field(name + CODE_SUFFIX), css_class="col-md-4"),
+                    Div(Field(name + REASON_SUFFIX), css_class="col-md-8"),
+                    css_class="row g-2 missing-code small",
+                )
+            )
+        return items
+
+    def clinical_values(self) -> dict:
+        values = {name: self.cleaned_data[name] for name in self.model_field_names()}
+        if self._meta.model.codable_fields:
+            values["missing_codes"] = {
+                name: {
+                    "code": self.cleaned_data[name + CODE_SUFFIX],
+                    "reason": (self.cleaned_data.get(name + REASON_SUFFIX) or "").strip(),
+                }
+                for name in self._meta.model.codable_fields
+                if self.cleaned_data.get(name + CODE_SUFFIX)
+            }
+        return values
 
 
 def screening_form(model: type[ScreeningCRF]) -> type[ScreeningForm]:
-    fields = [f.name for f in model.content_fields() if f.name not in ("subject", "visit")]
+    fields = model.answer_fields()
     meta = type(
         "Meta",
         (CRFForm.Meta,),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from enrollment import rules
 from enrollment.models import (
@@ -78,12 +79,27 @@ def _birth_date_for_rules(subject: Subject, on: dt.date | None) -> dt.date | Non
 def eligibility_facts(subject: Subject, *, today: dt.date | None = None) -> dict[str, object]:
     """The documented ``facts`` of ``evaluate_eligibility`` from the subject's records.
 
-    A fact is left out when its CRF is missing or the field is empty, so the criterion stays
-    *missing* with a message naming what is needed.
+    A fact is left out when its CRF is missing or the field is empty — or carries a
+    missing-data code ("not done") — so the criterion stays *missing* with a message naming
+    what is needed.
     """
+    return eligibility_inputs(subject, today=today)[0]
+
+
+def eligibility_inputs(subject: Subject, *, today: dt.date | None = None):
+    """(facts, coded): the facts, and {fact key: (label, Coded)} of results not given."""
+    records = screening_records(subject)
+    coded = {}
+    for model, record in records.items():
+        for name, code in record.coded().items():
+            label = capfirst(str(model._meta.get_field(name).verbose_name))
+            coded[name] = (label, code)
+    return _facts(subject, records, today=today), coded
+
+
+def _facts(subject: Subject, records: dict, *, today: dt.date | None) -> dict[str, object]:
     today = today or clock.today()
     consent = active_consent(subject)
-    records = screening_records(subject)
     icf_date = timezone.localtime(consent.signed_at).date() if consent else None
     facts: dict[str, object] = {
         "screening_date": subject.screening_date,
@@ -157,7 +173,10 @@ def crf_completeness(subject: Subject) -> list[CrfStatus]:
             continue
         record.subject = subject  # already loaded: no query per CRF
         fields = record.applicable_fields()
-        filled = sum(1 for name in fields if getattr(record, name) not in (None, ""))
+        coded = record.coded()  # a code with its reason answers the question
+        filled = sum(
+            1 for name in fields if getattr(record, name) not in (None, "") or name in coded
+        )
         rows.append(
             CrfStatus(model, model.crf_code, str(model.crf_title), record, filled, len(fields))
         )

@@ -7,6 +7,7 @@ the same transaction, so the stored checklist always matches the data.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from enrollment import expected_forms, plausibility, rules, selectors
+from enrollment import expected_forms, missing_data, plausibility, rules, selectors
 from enrollment.models import (
     Consent,
     EligibilityAssessment,
@@ -354,10 +355,21 @@ def _jsonable(value):
 
 
 def evaluate(subject: Subject) -> rules.EligibilityResult:
-    """Run the eligibility rules on the subject's current facts with the study's settings."""
-    return rules.evaluate_eligibility(
-        selectors.eligibility_facts(subject), **subject.study.rule_settings("enrollment")
-    )
+    """Run the eligibility rules on the subject's current facts with the study's settings.
+
+    A criterion left missing by a result coded "not done" (or unknown, not applicable) says so.
+    """
+    facts, coded = selectors.eligibility_inputs(subject)
+    result = rules.evaluate_eligibility(facts, **subject.study.rule_settings("enrollment"))
+    if not coded:
+        return result
+    details = {
+        code: dataclasses.replace(d, message=missing_data.explain(d.message, d.needs, coded))
+        if d.status == rules.MISSING
+        else d
+        for code, d in result.details.items()
+    }
+    return dataclasses.replace(result, details=details)
 
 
 def serialize_result(result: rules.EligibilityResult) -> dict:

@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from enrollment import missing_data
 from enrollment.models.core import SubjectRecord, amount, pct, when, yes_no
 from trialsite.records.edit_checks import hard, range_check
 
@@ -21,6 +22,12 @@ class ScreeningCRF(SubjectRecord):
     ``dated_answers`` pairs a yes/no question with the date it asks for when the answer is yes
     (``("prior_dli", "dli_last_date")``): the date is required after a yes and refused otherwise.
     Subclasses add their own checks in ``cross_field_errors()``.
+
+    ``codable_fields`` are the results a site may be unable to give: instead of a value they
+    carry a missing-data code (not done / unknown / not applicable) with a reason, stored in
+    ``missing_codes`` as ``{field: {"code": "not_done", "reason": "..."}}``
+    (``enrollment.missing_data``). One JSON column rather than two columns per result keeps the
+    CRF tables narrow and the code next to the value it replaces in the audit trail.
     """
 
     crf_code: str = ""
@@ -31,6 +38,9 @@ class ScreeningCRF(SubjectRecord):
     optional_fields: tuple[str, ...] = ()
     asked_if: dict[str, tuple[str, object]] = {}
     alternatives: tuple[tuple[str, str], ...] = ()
+    codable_fields: tuple[str, ...] = ()
+
+    missing_codes = models.JSONField(_("missing-data codes"), default=dict, blank=True)
 
     class Meta:
         abstract = True
@@ -56,8 +66,23 @@ class ScreeningCRF(SubjectRecord):
                     _("A date is only recorded when the answer is yes."), code="not_applicable"
                 )
         errors.update(self.cross_field_errors())
+        errors.update(self.missing_code_errors())
         if errors:
             raise ValidationError(errors)
+
+    def missing_code_errors(self) -> dict:
+        values = {name: getattr(self, name) for name in self.codable_fields}
+        found = missing_data.problems(
+            self.missing_codes, codable=self.codable_fields, values=values
+        )
+        return {
+            name or "missing_codes": ValidationError(message, code="missing_code")
+            for name, message in found.items()
+        }
+
+    def coded(self) -> dict[str, missing_data.Coded]:
+        """The fields that carry a missing-data code instead of a value."""
+        return missing_data.parse(self.missing_codes)
 
     def cross_field_errors(self) -> dict:
         """CRF-specific cross-field checks: ``{field: ValidationError}``."""
@@ -65,7 +90,11 @@ class ScreeningCRF(SubjectRecord):
 
     @classmethod
     def answer_fields(cls) -> list[str]:
-        return [f.name for f in cls.content_fields() if f.name not in ("subject", "visit")]
+        return [
+            f.name
+            for f in cls.content_fields()
+            if f.name not in ("subject", "visit", "missing_codes")
+        ]
 
     def applicable_fields(self) -> list[str]:
         """The fields this record should have answered, given its other answers."""
@@ -98,6 +127,7 @@ class ScreeningVitals(ScreeningCRF):
     crf_code = "vitals"
     crf_title = _("Demographics and vital signs")
     optional_fields = ("height_cm", "systolic_bp_3", "diastolic_bp_3")
+    codable_fields = ("spo2_room_air_pct",)
 
     assessment_date = models.DateField(_("assessment date"))
     height_cm = models.DecimalField(
@@ -253,6 +283,7 @@ class AntigenExpression(ScreeningCRF):
     crf_code = "antigens"
     assessment_date_field = "sample_date"
     crf_title = _("CLL1 and CD38 expression on blasts")
+    codable_fields = ("cll1_positive_blasts_pct", "cd38_positive_blasts_pct")
 
     sample_date = models.DateField(_("sample date"))
     cll1_positive_blasts_pct = pct(_("CLL1-positive blasts (%)"))
@@ -285,6 +316,22 @@ class ScreeningLabs(ScreeningCRF):
     crf_code = "labs"
     assessment_date_field = "lab_date"
     crf_title = _("Screening laboratory values")
+    codable_fields = (
+        "alt_u_l",
+        "alt_uln_u_l",
+        "ast_u_l",
+        "ast_uln_u_l",
+        "total_bilirubin",
+        "total_bilirubin_uln",
+        "direct_bilirubin",
+        "direct_bilirubin_uln",
+        "creatinine",
+        "wbc_10e9_l",
+        "anc_10e9_l",
+        "hemoglobin_g_dl",
+        "platelets_10e9_l",
+        "pb_blasts_pct",
+    )
 
     lab_date = models.DateField(_("sample date"))
     alt_u_l = amount(_("ALT (U/L)"), digits=7)
@@ -385,6 +432,7 @@ class CardiacAssessment(ScreeningCRF):
     crf_code = "cardiac"
     crf_title = _("Cardiac assessment (echo and ECG)")
     alternatives = (("heart_rate_bpm", "rr_ms"),)
+    codable_fields = ("lvef_pct", "qt_ms", "heart_rate_bpm", "rr_ms")
 
     assessment_date = models.DateField(_("assessment date"))
     lvef_pct = pct(_("LVEF (%)"))
@@ -444,6 +492,17 @@ class Virology(ScreeningCRF):
     crf_code = "virology"
     assessment_date_field = "sample_date"
     crf_title = _("Virology")
+    codable_fields = (
+        "hiv_antibody_positive",
+        "hbsag_positive",
+        "anti_hbc_positive",
+        "hbv_dna",
+        "hbv_dna_llod",
+        "anti_hcv_positive",
+        "hcv_rna",
+        "hcv_rna_llod",
+        "tppa_positive",
+    )
 
     sample_date = models.DateField(_("sample date"))
     hiv_antibody_positive = yes_no(_("HIV antibody positive"))

@@ -142,7 +142,7 @@ class CRFForm(forms.ModelForm):
         helper = FormHelper()
         helper.form_tag = True
         helper.layout = Layout(
-            *[item for name in self.clinical_field_names() for item in self._field_layout(name)],
+            *[item for name in self.readonly_field_names() for item in self._field_layout(name)],
             "version",
             Div(Field("reason"), css_class="reason-for-change") if self.reason_needed else "reason",
             Submit("save", self.submit_label, css_class="btn btn-primary"),
@@ -180,6 +180,10 @@ class CRFForm(forms.ModelForm):
 
     def clinical_field_names(self) -> list[str]:
         return [name for name in self.fields if name not in ("version", "reason")]
+
+    def readonly_field_names(self) -> list[str]:
+        """The questions, each laid out with its helper fields (``_field_layout``) if any."""
+        return self.clinical_field_names()
 
     def clinical_values(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.clinical_field_names()}
