@@ -16,6 +16,7 @@ from enrollment import missing_data, rules
 from enrollment.models import (
     SCREENING_CRFS,
     Consent,
+    PriorRegimen,
     ScreeningCRF,
     SteroidCourse,
     Subject,
@@ -231,6 +232,14 @@ class SteroidCourseForm(CRFForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["daily_dose_mg"].help_text = criteria_help("steroid_courses")
+
+
+class PriorRegimenForm(CRFForm):
+    class Meta(CRFForm.Meta):
+        model = PriorRegimen
+        fields = ["regimen", "start_date", "end_date", "best_response"]
+
+    submit_label = _("Save regimen")
 
 
 class ScreenFailureForm(forms.Form):

@@ -25,6 +25,7 @@ from enrollment.models import (
     Consent,
     EligibilityAssessment,
     FormExpectation,
+    PriorRegimen,
     ScreeningCRF,
     SteroidCourse,
     Subject,
@@ -336,6 +337,39 @@ def delete_steroid_course(course: SteroidCourse, *, actor, expected_version: int
         records.delete_record(course, actor=actor, expected_version=expected_version, reason=reason)
         refresh_eligibility(
             subject, actor=actor, reason="Recomputed after a steroid course was deleted"
+        )
+
+
+def save_prior_regimen(
+    subject: Subject,
+    *,
+    actor,
+    values: Mapping,
+    record: PriorRegimen | None = None,
+    expected_version: int | None = None,
+    reason: str = "",
+) -> PriorRegimen:
+    """Add (``record=None``) or change one prior anti-leukemic regimen of the AML history.
+
+    No criterion reads the regimens (the washout uses the last therapy on the AML history), so
+    eligibility is not recomputed; they are baseline data for efficacy. A regimen is history:
+    its dates precede consent and lie outside any visit window, so it belongs to no visit and
+    its dates are not held against the ICF date (plausibility still applies: not in the
+    future, not before birth).
+    """
+    with transaction.atomic():
+        subject = Subject.objects.select_for_update().get(pk=subject.pk)
+        _require_screening_entry(subject, {})
+        if record is None:
+            return records.create_record(
+                PriorRegimen,
+                actor=actor,
+                study=subject.study,
+                status=RecordStatus.SUBMITTED,
+                values={**values, "subject": subject, "visit": None},
+            )
+        return records.update_record(
+            record, actor=actor, values=values, expected_version=expected_version, reason=reason
         )
 
 

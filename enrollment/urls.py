@@ -17,6 +17,12 @@ urlpatterns = [
     path(
         "<int:pk>/steroids/<int:course_id>/", views.SteroidCourseView.as_view(), name="steroid-edit"
     ),
+    path("<int:pk>/regimens/new/", views.PriorRegimenView.as_view(), name="regimen-new"),
+    path(
+        "<int:pk>/regimens/<int:regimen_id>/",
+        views.PriorRegimenView.as_view(),
+        name="regimen-edit",
+    ),
     path("<int:pk>/eligibility/", views.eligibility, name="eligibility"),
     path("<int:pk>/eligibility/confirm/", views.ConfirmEligibility.as_view(), name="confirm"),
     path("<int:pk>/eligibility/screen-failure/", views.screen_failure, name="screen-failure"),

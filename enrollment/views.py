@@ -16,15 +16,19 @@ from enrollment import rules, screening_log_columns, selectors, services
 from enrollment.forms import (
     SCREENING_FORMS,
     ConsentForm,
+    PriorRegimenForm,
     RegisterSubjectForm,
     ScreenFailureForm,
     ScreeningLogFilter,
     SteroidCourseForm,
 )
 from enrollment.models import (
+    AmlHistory,
     Consent,
     EligibilityAssessment,
     MedicationHistory,
+    PriorRegimen,
+    ScreeningVitals,
     SteroidCourse,
     Subject,
 )
@@ -293,6 +297,14 @@ class ScreeningCRFView(SubjectCRFView):
                 )
             ]
             extra["can_add_course"] = self.can_write and not self.blocked
+        if self.model is AmlHistory:
+            extra["prior_regimens"] = PriorRegimen.objects.filter(
+                subject=self.get_subject()
+            ).order_by("start_date")
+            extra["can_add_regimen"] = self.can_write and not self.blocked
+        if self.model is ScreeningVitals:
+            record = self.get_record()
+            extra["bsa_m2"] = record.bsa_m2 if record is not None else None
         return {**super().get_context_data(**context), **extra}
 
 
@@ -322,6 +334,34 @@ class SteroidCourseView(SubjectCRFView):
 
     def get_success_url(self, record):
         return reverse("enrollment:crf", args=[self.get_subject().pk, "medications"])
+
+
+class PriorRegimenView(SubjectCRFView):
+    form_class = PriorRegimenForm
+    title = _("Prior anti-leukemic regimen")
+    readonly_allowed = False  # a new regimen page; an existing regimen opens read-only
+
+    def get_record(self):
+        regimen_id = self.kwargs.get("regimen_id")
+        if not regimen_id:
+            return None
+        return get_object_or_404(PriorRegimen, pk=regimen_id, subject=self.get_subject())
+
+    def entry_blocked_reason(self, record):
+        return services.screening_entry_blocked(self.get_subject())
+
+    def save(self, form, record, *, study, site):
+        return services.save_prior_regimen(
+            self.get_subject(),
+            actor=self.request.user,
+            values=form.clinical_values(),
+            record=record,
+            expected_version=form.cleaned_data.get("version"),
+            reason=form.cleaned_data.get("reason") or "",
+        )
+
+    def get_success_url(self, record):
+        return reverse("enrollment:crf", args=[self.get_subject().pk, "aml_history"])
 
 
 def eligibility(request, pk: int):
