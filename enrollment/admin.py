@@ -2,7 +2,14 @@
 
 from django.contrib import admin
 
-from enrollment.models import SCREENING_CRFS, Consent, EligibilityAssessment, SteroidCourse, Subject
+from enrollment.models import (
+    SCREENING_CRFS,
+    Consent,
+    EligibilityAssessment,
+    PriorRegimen,
+    SteroidCourse,
+    Subject,
+)
 from trialsite.records.admin import ClinicalAdmin
 
 
@@ -35,7 +42,7 @@ class EligibilityAdmin(ClinicalAdmin):
     list_select_related = ("subject",)
 
 
-for model in (*SCREENING_CRFS, SteroidCourse):
+for model in (*SCREENING_CRFS, SteroidCourse, PriorRegimen):
     admin.site.register(
         model,
         type(

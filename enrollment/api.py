@@ -13,15 +13,15 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from enrollment import deidentify, rules, selectors, services
 from enrollment.forms import SCREENING_FORMS
-from enrollment.models import EligibilityAssessment, Subject
+from enrollment.models import EligibilityAssessment, Subject, SubjectStatus
 from trialsite.records.selectors import signature_state
 from trialsite.studies import permissions
 from trialsite.studies.roles import Action
@@ -91,19 +91,36 @@ class SubjectListApi(GenericAPIView):
     serializer_class = IdentifiedSubjectOutput
     queryset = Subject.objects.none()
 
-    @extend_schema(operation_id="subjects_list", responses=IdentifiedSubjectOutput(many=True))
+    @extend_schema(
+        operation_id="subjects_list",
+        responses=IdentifiedSubjectOutput(many=True),
+        parameters=[
+            OpenApiParameter(
+                "enrollment_status",
+                str,
+                enum=SubjectStatus.values,
+                description="Only subjects with this enrollment status.",
+            )
+        ],
+    )
     def get(self, request, study_id: int):
         study = get_object_or_404(permissions.studies_for(request.user), pk=study_id)
         access = _can_read(request.user, study)
         if access is None:
             raise Http404
+        status_filter = request.query_params.get("enrollment_status") or None
+        if status_filter is not None and status_filter not in SubjectStatus.values:
+            raise ValidationError(
+                {"enrollment_status": [f"Not a status; one of {', '.join(SubjectStatus.values)}."]}
+            )
         if access == "identified":
-            subjects = selectors.screening_log(study, request.user)
+            subjects = selectors.screening_log(study, request.user, status=status_filter)
             output = IdentifiedSubjectOutput
         else:
-            subjects = selectors.with_first_consent(
-                Subject.objects.filter(study=study).select_related("site")
-            ).order_by("-screening_sequence", "-id")
+            subjects = Subject.objects.filter(study=study).select_related("site")
+            if status_filter:
+                subjects = subjects.filter(enrollment_status=status_filter)
+            subjects = selectors.with_first_consent(subjects).order_by("-screening_sequence", "-id")
             output = DeidentifiedSubjectOutput
         page = self.paginate_queryset(subjects)
         return self.get_paginated_response(output(page, many=True).data)

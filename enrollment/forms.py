@@ -8,24 +8,24 @@ keeps the criterion missing instead of passing it silently.
 from __future__ import annotations
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Layout, Submit
+from crispy_forms.layout import Div, Field, Layout, Submit
 from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from enrollment import rules
+from enrollment import missing_data, rules
 from enrollment.models import (
     SCREENING_CRFS,
     Consent,
+    PriorRegimen,
     ScreenFailureCategory,
     ScreeningCRF,
     SteroidCourse,
     Subject,
 )
-from trialsite.records.forms import CRFForm
+from trialsite.records.forms import CRFForm, DayMonthYearField
 
 YES_NO = [("", _("Not answered")), ("true", _("Yes")), ("false", _("No"))]
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class YesNoField(forms.TypedChoiceField):
@@ -60,24 +60,109 @@ def criteria_help(name: str, help_text: str = "") -> str:
 def _formfield(field, **kwargs):
     if field.get_internal_type() == "BooleanField" and field.null:
         return YesNoField(label=capfirst(field.verbose_name), help_text=field.help_text)
-    formfield = field.formfield(**kwargs)
-    if isinstance(formfield, forms.DateField) and not isinstance(formfield, forms.DateTimeField):
-        formfield.widget = DATE_INPUT
-    return formfield
+    return field.formfield(**kwargs)
+
+
+MISSING_CODE_CHOICES = [
+    ("", _("—")),
+    (missing_data.NOT_DONE, _("Not done")),
+    (missing_data.UNKNOWN, _("Unknown")),
+    (missing_data.NOT_APPLICABLE, _("Not applicable")),
+]
+CODE_SUFFIX, REASON_SUFFIX = "__code", "__reason"
 
 
 class ScreeningForm(CRFForm):
-    """Base of the screening CRF forms (built by ``screening_form``)."""
+    """Base of the screening CRF forms (built by ``screening_form``).
+
+    Beside each result the model lists in ``codable_fields`` the form offers "no value:
+    not done / unknown / not applicable" and a reason (``<field>__code``, ``<field>__reason``);
+    they are saved as the record's ``missing_codes``.
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():
             if name not in ("version", "reason"):
                 field.help_text = criteria_help(name, str(field.help_text or ""))
+        self._add_missing_code_fields()
+
+    def _add_missing_code_fields(self) -> None:
+        codable = [n for n in self._meta.model.codable_fields if n in self.fields]
+        if not codable:
+            return
+        stored = missing_data.parse(getattr(self.instance, "missing_codes", None))
+        fields = {}
+        for name, field in self.fields.items():
+            fields[name] = field
+            if name not in codable:
+                continue
+            current = stored.get(name)
+            fields[name + CODE_SUFFIX] = forms.ChoiceField(
+                label=_("No value for “%(field)s”?") % {"field": field.label},
+                choices=MISSING_CODE_CHOICES,
+                required=False,
+                initial=current.code if current else "",
+            )
+            fields[name + REASON_SUFFIX] = forms.CharField(
+                label=_("Reason no value can be given"),
+                required=False,
+                max_length=missing_data.REASON_MAX,
+                initial=current.reason if current else "",
+            )
+        self.fields = fields
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self._meta.model.codable_fields:
+            if name + CODE_SUFFIX not in self.fields:
+                continue
+            code = cleaned.get(name + CODE_SUFFIX) or ""
+            reason = (cleaned.get(name + REASON_SUFFIX) or "").strip()
+            if reason and not code:
+                self.add_error(name + CODE_SUFFIX, _("Choose why there is no value."))
+            elif code and not reason:
+                self.add_error(name + REASON_SUFFIX, _("Give the reason."))
+        return cleaned
+
+    def model_field_names(self) -> list[str]:
+        return [
+            name
+            for name in self.clinical_field_names()
+            if not name.endswith((CODE_SUFFIX, REASON_SUFFIX))
+        ]
+
+    def readonly_field_names(self) -> list[str]:
+        return self.model_field_names()
+
+    def _field_layout(self, name: str) -> list:
+        items = super()._field_layout(name)
+        if name + CODE_SUFFIX in self.fields:
+            items.append(
+                Div(
+                    Div(Field(name + CODE_SUFFIX), css_class="col-md-4"),
+                    Div(Field(name + REASON_SUFFIX), css_class="col-md-8"),
+                    css_class="row g-2 missing-code small",
+                )
+            )
+        return items
+
+    def clinical_values(self) -> dict:
+        values = {name: self.cleaned_data[name] for name in self.model_field_names()}
+        if self._meta.model.codable_fields:
+            values["missing_codes"] = {
+                name: {
+                    "code": self.cleaned_data[name + CODE_SUFFIX],
+                    "reason": (self.cleaned_data.get(name + REASON_SUFFIX) or "").strip(),
+                }
+                for name in self._meta.model.codable_fields
+                if self.cleaned_data.get(name + CODE_SUFFIX)
+            }
+        return values
 
 
 def screening_form(model: type[ScreeningCRF]) -> type[ScreeningForm]:
-    fields = [f.name for f in model.content_fields() if f.name not in ("subject", "visit")]
+    fields = model.answer_fields()
     meta = type(
         "Meta",
         (CRFForm.Meta,),
@@ -101,11 +186,6 @@ class RegisterSubjectForm(CRFForm):
             "screening_date",
             "planned_apheresis_date",
         ]
-        widgets = {
-            "birth_date": DATE_INPUT,
-            "screening_date": DATE_INPUT,
-            "planned_apheresis_date": DATE_INPUT,
-        }
 
     submit_label = _("Register subject")
 
@@ -168,13 +248,20 @@ class SteroidCourseForm(CRFForm):
     class Meta(CRFForm.Meta):
         model = SteroidCourse
         fields = ["drug", "daily_dose_mg", "start_date", "end_date", "ongoing"]
-        widgets = {"start_date": DATE_INPUT, "end_date": DATE_INPUT}
 
     submit_label = _("Save course")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["daily_dose_mg"].help_text = criteria_help("steroid_courses")
+
+
+class PriorRegimenForm(CRFForm):
+    class Meta(CRFForm.Meta):
+        model = PriorRegimen
+        fields = ["regimen", "start_date", "end_date", "best_response"]
+
+    submit_label = _("Save regimen")
 
 
 class SubjectActionForm(forms.Form):
@@ -222,8 +309,17 @@ class RescreenForm(SubjectActionForm):
 class ScreeningLogFilter(forms.Form):
     site = forms.ModelChoiceField(queryset=None, required=False, empty_label=_("All sites"))
     status = forms.ChoiceField(required=False)
-    screened_from = forms.DateField(required=False, widget=DATE_INPUT, label=_("Screened from"))
-    screened_to = forms.DateField(required=False, widget=DATE_INPUT, label=_("to"))
+    screened_from = DayMonthYearField(required=False, label=_("Screened from"))
+    screened_to = DayMonthYearField(required=False, label=_("to"))
+    q = forms.CharField(
+        required=False,
+        max_length=40,
+        label=_("Search"),
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": _("Screening no., subject ID or initials")}
+        ),
+    )
+    sort = forms.CharField(required=False, max_length=30, widget=forms.HiddenInput)
 
     def __init__(self, *args, sites, **kwargs):
         from enrollment.models import SubjectStatus
@@ -234,3 +330,15 @@ class ScreeningLogFilter(forms.Form):
         for name, field in self.fields.items():
             css = "form-select" if name in ("site", "status") else "form-control"
             field.widget.attrs["class"] = css
+
+    def selection(self) -> dict:
+        """The keyword arguments of ``selectors.screening_log`` (no filter when invalid)."""
+        criteria = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        return {
+            "site_id": criteria["site"].pk if criteria.get("site") else None,
+            "status": criteria.get("status") or None,
+            "screened_from": criteria.get("screened_from"),
+            "screened_to": criteria.get("screened_to"),
+            "search": criteria.get("q") or "",
+            "sort": criteria.get("sort") or None,
+        }

@@ -1188,9 +1188,14 @@ _REFERENCE_NOUNS = {
 }
 
 
+def _readable(key: str) -> str:
+    """A fact key as words for a message ("hbv_dna_llod" → "Hbv dna llod"), never the raw key."""
+    return key.replace("_", " ").capitalize()
+
+
 def _needed(*keys: str, label: str | None = None) -> _Part:
     """A 'missing' part: names what is needed, e.g. "Planned apheresis date needed"."""
-    text = label or " and ".join(_REFERENCE_LABELS.get(k, k) for k in keys)
+    text = label or " and ".join(_REFERENCE_LABELS.get(k, _readable(k)) for k in keys)
     return (MISSING, f"{text} needed", tuple(keys))
 
 
@@ -1756,7 +1761,7 @@ class _Evaluator:
                     ctx.prec = _PRECISION
                     value = _boundary(sum(readings, Decimal(0)) / len(readings))
         elif self.f.get("qt_ms") is None:
-            parts.append(_needed("qt_ms", label="QT interval (qt_ms or ecg_readings)"))
+            parts.append(_needed("qt_ms", label="QT interval"))
         elif self.f.get("heart_rate_bpm") is None and self.f.get("rr_ms") is None:
             parts.append(_needed("heart_rate_bpm", label="Heart rate or RR interval"))
         else:

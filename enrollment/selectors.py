@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from enrollment import rules
 from enrollment.models import (
@@ -23,6 +24,7 @@ from enrollment.models import (
     ScreeningVitals,
     SteroidCourse,
     Subject,
+    SubjectStatus,
     Visit,
 )
 from trialsite import clock
@@ -87,12 +89,27 @@ def _birth_date_for_rules(subject: Subject, on: dt.date | None) -> dt.date | Non
 def eligibility_facts(subject: Subject, *, today: dt.date | None = None) -> dict[str, object]:
     """The documented ``facts`` of ``evaluate_eligibility`` from the subject's records.
 
-    A fact is left out when its CRF is missing or the field is empty, so the criterion stays
-    *missing* with a message naming what is needed.
+    A fact is left out when its CRF is missing or the field is empty — or carries a
+    missing-data code ("not done") — so the criterion stays *missing* with a message naming
+    what is needed.
     """
+    return eligibility_inputs(subject, today=today)[0]
+
+
+def eligibility_inputs(subject: Subject, *, today: dt.date | None = None):
+    """(facts, coded): the facts, and {fact key: (label, Coded)} of results not given."""
+    records = screening_records(subject)
+    coded = {}
+    for model, record in records.items():
+        for name, code in record.coded().items():
+            label = capfirst(str(model._meta.get_field(name).verbose_name))
+            coded[name] = (label, code)
+    return _facts(subject, records, today=today), coded
+
+
+def _facts(subject: Subject, records: dict, *, today: dt.date | None) -> dict[str, object]:
     today = today or clock.today()
     consent = active_consent(subject)
-    records = screening_records(subject)
     icf_date = timezone.localtime(consent.signed_at).date() if consent else None
     facts: dict[str, object] = {
         "screening_date": subject.screening_date,
@@ -166,7 +183,10 @@ def crf_completeness(subject: Subject) -> list[CrfStatus]:
             continue
         record.subject = subject  # already loaded: no query per CRF
         fields = record.applicable_fields()
-        filled = sum(1 for name in fields if getattr(record, name) not in (None, ""))
+        coded = record.coded()  # a code with its reason answers the question
+        filled = sum(
+            1 for name in fields if getattr(record, name) not in (None, "") or name in coded
+        )
         rows.append(
             CrfStatus(model, model.crf_code, str(model.crf_title), record, filled, len(fields))
         )
@@ -177,6 +197,28 @@ def visits(subject: Subject) -> QuerySet[Visit]:
     return Visit.objects.filter(subject=subject).order_by("order")
 
 
+# Sortable columns of the screening log: the query parameter → the ordering it applies.
+LOG_SORTS = {
+    "screening_number": ("screening_number",),
+    "subject_number": ("subject_number", "screening_number"),
+    "initials": ("initials", "screening_number"),
+    "site": ("site__code", "screening_sequence"),
+    "screening_date": ("screening_date", "screening_sequence"),
+    "status": ("enrollment_status", "screening_number"),
+}
+DEFAULT_LOG_SORT = "-screening_date"
+
+
+def log_ordering(sort: str | None) -> tuple[str, ...]:
+    """The ordering of ``?sort=`` (``"-initials"`` descending); unknown keys give the default."""
+    sort = sort or DEFAULT_LOG_SORT
+    descending = sort.startswith("-")
+    columns = LOG_SORTS.get(sort.lstrip("-"))
+    if columns is None:
+        return log_ordering(DEFAULT_LOG_SORT)
+    return tuple(f"-{c}" if descending else c for c in columns)
+
+
 def screening_log(
     study,
     user,
@@ -185,20 +227,96 @@ def screening_log(
     status: str | None = None,
     screened_from: dt.date | None = None,
     screened_to: dt.date | None = None,
+    search: str = "",
+    sort: str | None = None,
 ) -> QuerySet[Subject]:
-    """Screened subjects the user may see, newest first, with their site loaded."""
+    """Screened subjects the user may see, newest first (or as ``sort``), with their site loaded.
+
+    ``search`` matches the screening number, the subject ID or the initials (any case, any part).
+    """
+    subjects = _log_scope(study, user, site_id, screened_from, screened_to, search)
+    if status:
+        subjects = subjects.filter(enrollment_status=status)
+    return subjects.order_by(*log_ordering(sort))
+
+
+def _log_scope(study, user, site_id, screened_from, screened_to, search) -> QuerySet[Subject]:
+    from django.db.models import Q
+
     subjects = permissions.scope_by_site(
         Subject.objects.filter(study=study), user, Action.VIEW_CLINICAL, study=study
     ).select_related("site")
     if site_id:
         subjects = subjects.filter(site_id=site_id)
-    if status:
-        subjects = subjects.filter(enrollment_status=status)
     if screened_from:
         subjects = subjects.filter(screening_date__gte=screened_from)
     if screened_to:
         subjects = subjects.filter(screening_date__lte=screened_to)
-    return subjects.order_by("-screening_date", "-screening_sequence")
+    search = (search or "").strip()
+    if search:
+        subjects = subjects.filter(
+            Q(screening_number__icontains=search)
+            | Q(subject_number__icontains=search)
+            | Q(initials__icontains=search)
+        )
+    return subjects
+
+
+@dataclass(frozen=True)
+class ScreeningSummary:
+    """CONSORT-style screening numbers (``enrollment.consort``)."""
+
+    screened: int
+    in_screening: int
+    screen_failures: int
+    failures_by_criterion: list[tuple[str, int]]
+    eligible_unconfirmed: int
+    confirmed: int
+
+
+def screening_summary(
+    study,
+    user,
+    *,
+    site_id: int | None = None,
+    screened_from: dt.date | None = None,
+    screened_to: dt.date | None = None,
+    search: str = "",
+) -> ScreeningSummary:
+    """The screening numbers of the subjects the log shows, whatever their status (2 queries).
+
+    *Confirmed* subjects are those the investigator confirmed (they have a subject ID, whatever
+    happened after); *eligible, not confirmed* are in screening with every criterion passing.
+    """
+    from django.db.models import Count, Q
+
+    from enrollment import consort
+
+    subjects = _log_scope(study, user, site_id, screened_from, screened_to, search)
+    counts = subjects.aggregate(
+        screened=Count("pk"),
+        in_screening=Count("pk", filter=Q(enrollment_status=SubjectStatus.SCREENING)),
+        failures=Count("pk", filter=Q(enrollment_status=SubjectStatus.SCREEN_FAILURE)),
+        confirmed=Count("pk", filter=Q(subject_number__isnull=False)),
+        eligible=Count(
+            "pk",
+            filter=Q(
+                enrollment_status=SubjectStatus.SCREENING,
+                pk__in=EligibilityAssessment.objects.filter(eligible=True).values("subject_id"),
+            ),
+        ),
+    )
+    reasons = subjects.filter(enrollment_status=SubjectStatus.SCREEN_FAILURE).values_list(
+        "screen_failure_reasons", flat=True
+    )
+    return ScreeningSummary(
+        screened=counts["screened"],
+        in_screening=counts["in_screening"],
+        screen_failures=counts["failures"],
+        failures_by_criterion=consort.failures_by_criterion(reasons),
+        eligible_unconfirmed=counts["eligible"],
+        confirmed=counts["confirmed"],
+    )
 
 
 def assessments_for(subjects) -> dict[int, EligibilityAssessment]:

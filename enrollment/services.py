@@ -7,6 +7,7 @@ the same transaction, so the stored checklist always matches the data.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Mapping
@@ -19,11 +20,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from enrollment import consent_rules, expected_forms, plausibility, rules, selectors
+from enrollment import consent_rules, expected_forms, missing_data, plausibility, rules, selectors
 from enrollment.models import (
     Consent,
     EligibilityAssessment,
     FormExpectation,
+    PriorRegimen,
     ScreenFailure,
     ScreenFailureCategory,
     ScreeningCRF,
@@ -92,7 +94,7 @@ def register_subject(
                 "initials": initials.upper().strip(),
                 "sex": sex,
                 "birth_date": birth_date,
-                "birth_year": birth_year if birth_date is None else birth_date.year,
+                "birth_year": _birth_year(birth_date, birth_year),
                 "screening_date": screening_date,
                 "planned_apheresis_date": planned_apheresis_date,
                 "previous_screening": previous_screening,
@@ -101,6 +103,17 @@ def register_subject(
         _build_visits(subject, anchor=ANCHOR_SCREENING, start=subject.screening_date)
         refresh_eligibility(subject, actor=actor, reason="Subject registered")
     return subject
+
+
+def _birth_year(birth_date: dt.date | None, birth_year: int | None) -> int | None:
+    """The year of birth to store: the one typed, else the date's (a typed year is never dropped).
+
+    A year that contradicts the date is kept so that ``Subject.clean`` refuses it on its field;
+    a date before 1900 gives no derived year, so its error lands on the date, not the year.
+    """
+    if birth_year is not None or birth_date is None:
+        return birth_year
+    return birth_date.year if birth_date >= plausibility.EARLIEST_DATE else None
 
 
 def update_subject(
@@ -469,6 +482,39 @@ def delete_steroid_course(course: SteroidCourse, *, actor, expected_version: int
         )
 
 
+def save_prior_regimen(
+    subject: Subject,
+    *,
+    actor,
+    values: Mapping,
+    record: PriorRegimen | None = None,
+    expected_version: int | None = None,
+    reason: str = "",
+) -> PriorRegimen:
+    """Add (``record=None``) or change one prior anti-leukemic regimen of the AML history.
+
+    No criterion reads the regimens (the washout uses the last therapy on the AML history), so
+    eligibility is not recomputed; they are baseline data for efficacy. A regimen is history:
+    its dates precede consent and lie outside any visit window, so it belongs to no visit and
+    its dates are not held against the ICF date (plausibility still applies: not in the
+    future, not before birth).
+    """
+    with transaction.atomic():
+        subject = Subject.objects.select_for_update().get(pk=subject.pk)
+        _require_screening_entry(subject, {})
+        if record is None:
+            return records.create_record(
+                PriorRegimen,
+                actor=actor,
+                study=subject.study,
+                status=RecordStatus.SUBMITTED,
+                values={**values, "subject": subject, "visit": None},
+            )
+        return records.update_record(
+            record, actor=actor, values=values, expected_version=expected_version, reason=reason
+        )
+
+
 # --- Eligibility ------------------------------------------------------------------------------
 
 
@@ -485,10 +531,21 @@ def _jsonable(value):
 
 
 def evaluate(subject: Subject) -> rules.EligibilityResult:
-    """Run the eligibility rules on the subject's current facts with the study's settings."""
-    return rules.evaluate_eligibility(
-        selectors.eligibility_facts(subject), **subject.study.rule_settings("enrollment")
-    )
+    """Run the eligibility rules on the subject's current facts with the study's settings.
+
+    A criterion left missing by a result coded "not done" (or unknown, not applicable) says so.
+    """
+    facts, coded = selectors.eligibility_inputs(subject)
+    result = rules.evaluate_eligibility(facts, **subject.study.rule_settings("enrollment"))
+    if not coded:
+        return result
+    details = {
+        code: dataclasses.replace(d, message=missing_data.explain(d.message, d.needs, coded))
+        if d.status == rules.MISSING
+        else d
+        for code, d in result.details.items()
+    }
+    return dataclasses.replace(result, details=details)
 
 
 def serialize_result(result: rules.EligibilityResult) -> dict:

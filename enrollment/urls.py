@@ -6,6 +6,7 @@ app_name = "enrollment"
 
 urlpatterns = [
     path("", views.screening_log, name="screening-log"),
+    path("screening-log.csv", views.screening_log_csv, name="screening-log-csv"),
     path("new/", views.RegisterSubject.as_view(), name="register"),
     path("<int:pk>/", views.subject_detail, name="subject"),
     path("<int:pk>/registration/", views.EditSubject.as_view(), name="edit-subject"),
@@ -15,6 +16,12 @@ urlpatterns = [
     path("<int:pk>/steroids/new/", views.SteroidCourseView.as_view(), name="steroid-new"),
     path(
         "<int:pk>/steroids/<int:course_id>/", views.SteroidCourseView.as_view(), name="steroid-edit"
+    ),
+    path("<int:pk>/regimens/new/", views.PriorRegimenView.as_view(), name="regimen-new"),
+    path(
+        "<int:pk>/regimens/<int:regimen_id>/",
+        views.PriorRegimenView.as_view(),
+        name="regimen-edit",
     ),
     path("<int:pk>/eligibility/", views.eligibility, name="eligibility"),
     path("<int:pk>/eligibility/confirm/", views.ConfirmEligibility.as_view(), name="confirm"),

@@ -5,17 +5,18 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from enrollment import rules, selectors, services
+from enrollment import rules, screening_log_columns, selectors, services
 from enrollment.forms import (
     SCREENING_FORMS,
     ConsentForm,
+    PriorRegimenForm,
     RegisterSubjectForm,
     RescreenForm,
     ReverseScreenFailureForm,
@@ -24,10 +25,13 @@ from enrollment.forms import (
     SteroidCourseForm,
 )
 from enrollment.models import (
+    AmlHistory,
     Consent,
     EligibilityAssessment,
     MedicationHistory,
+    PriorRegimen,
     ScreenFailure,
+    ScreeningVitals,
     SteroidCourse,
     Subject,
 )
@@ -55,7 +59,7 @@ def subject_for(request, pk: int, action: str = Action.VIEW_CLINICAL) -> Subject
     return subject
 
 
-def screening_log(request):
+def _log_filters(request):
     study = _study(request)
     permissions.require(request.user, Action.VIEW_CLINICAL, study=study)
     sites = permissions.scope_by_site(
@@ -65,16 +69,13 @@ def screening_log(request):
         study=study,
         site_field="pk",
     )
-    filters = ScreeningLogFilter(request.GET or None, sites=sites)
-    criteria = filters.cleaned_data if filters.is_valid() else {}
-    subjects = selectors.screening_log(
-        study,
-        request.user,
-        site_id=criteria["site"].pk if criteria.get("site") else None,
-        status=criteria.get("status") or None,
-        screened_from=criteria.get("screened_from"),
-        screened_to=criteria.get("screened_to"),
-    )
+    return study, ScreeningLogFilter(request.GET or None, sites=sites)
+
+
+def screening_log(request):
+    study, filters = _log_filters(request)
+    selection = filters.selection()
+    subjects = selectors.screening_log(study, request.user, **selection)
     page = Paginator(subjects, 25).get_page(request.GET.get("page"))
     assessments = selectors.assessments_for(page.object_list)
     open_queries = selectors.open_query_counts(study, [s.pk for s in page.object_list])
@@ -82,8 +83,11 @@ def screening_log(request):
         (subject, assessments.get(subject.pk), open_queries.get(subject.pk, 0))
         for subject in page.object_list
     ]
+    summary_filters = {k: v for k, v in selection.items() if k not in ("status", "sort")}
     query = request.GET.copy()
     query.pop("page", None)
+    unsorted = query.copy()
+    unsorted.pop("sort", None)
     return render(
         request,
         "enrollment/screening_log.html",
@@ -92,9 +96,25 @@ def screening_log(request):
             "rows": rows,
             "filters": filters,
             "query": query.urlencode(),
+            "unsorted_query": unsorted.urlencode(),
+            "sort": selection["sort"] or selectors.DEFAULT_LOG_SORT,
+            "columns": screening_log_columns.SORTABLE,
+            "summary": selectors.screening_summary(study, request.user, **summary_filters),
             "can_register": permissions.can(request.user, Action.ENTER_DATA, study=study),
         },
     )
+
+
+def screening_log_csv(request):
+    """The screening log as CSV, with the log's filters and order, streamed row by row."""
+    study, filters = _log_filters(request)
+    subjects = selectors.screening_log(study, request.user, **filters.selection())
+    filename = f"screening-log-{study.nct_id or study.pk}-{clock.today().isoformat()}.csv"
+    response = StreamingHttpResponse(
+        screening_log_columns.csv_lines(subjects), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 class RegisterSubject(CRFEditView):
@@ -300,6 +320,14 @@ class ScreeningCRFView(SubjectCRFView):
                 )
             ]
             extra["can_add_course"] = self.can_write and not self.blocked
+        if self.model is AmlHistory:
+            extra["prior_regimens"] = PriorRegimen.objects.filter(
+                subject=self.get_subject()
+            ).order_by("start_date")
+            extra["can_add_regimen"] = self.can_write and not self.blocked
+        if self.model is ScreeningVitals:
+            record = self.get_record()
+            extra["bsa_m2"] = record.bsa_m2 if record is not None else None
         return {**super().get_context_data(**context), **extra}
 
 
@@ -329,6 +357,34 @@ class SteroidCourseView(SubjectCRFView):
 
     def get_success_url(self, record):
         return reverse("enrollment:crf", args=[self.get_subject().pk, "medications"])
+
+
+class PriorRegimenView(SubjectCRFView):
+    form_class = PriorRegimenForm
+    title = _("Prior anti-leukemic regimen")
+    readonly_allowed = False  # a new regimen page; an existing regimen opens read-only
+
+    def get_record(self):
+        regimen_id = self.kwargs.get("regimen_id")
+        if not regimen_id:
+            return None
+        return get_object_or_404(PriorRegimen, pk=regimen_id, subject=self.get_subject())
+
+    def entry_blocked_reason(self, record):
+        return services.screening_entry_blocked(self.get_subject())
+
+    def save(self, form, record, *, study, site):
+        return services.save_prior_regimen(
+            self.get_subject(),
+            actor=self.request.user,
+            values=form.clinical_values(),
+            record=record,
+            expected_version=form.cleaned_data.get("version"),
+            reason=form.cleaned_data.get("reason") or "",
+        )
+
+    def get_success_url(self, record):
+        return reverse("enrollment:crf", args=[self.get_subject().pk, "aml_history"])
 
 
 def eligibility(request, pk: int):

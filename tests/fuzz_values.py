@@ -82,8 +82,33 @@ datetimes = st.one_of(
 )
 
 
+def missing_code_entries(field_names: list[str]) -> st.SearchStrategy:
+    """``missing_codes`` as an API caller could send them: real or made-up fields, codes and
+    reasons of any shape (a mapping, a list, a number, text)."""
+    entry = st.one_of(
+        st.fixed_dictionaries(
+            {
+                "code": st.one_of(
+                    st.sampled_from(["not_done", "unknown", "not_applicable"]), texts, st.none()
+                ),
+                "reason": st.one_of(texts, st.none(), st.integers()),
+            }
+        ),
+        texts,
+        st.integers(),
+        st.lists(texts, max_size=2),
+    )
+    keys = st.one_of(st.sampled_from(field_names or ["x"]), texts)
+    return st.one_of(
+        st.dictionaries(keys, entry, max_size=3), texts, st.lists(st.integers(), max_size=2)
+    )
+
+
 def values_for(field: models.Field) -> st.SearchStrategy:
     """Any value of the field's type (or None) that a form or the API could hand the service."""
+    if isinstance(field, models.JSONField) and field.name == "missing_codes":
+        codable = list(getattr(field.model, "codable_fields", ()))
+        return st.one_of(st.none(), missing_code_entries(codable))
     if isinstance(field, models.DateTimeField):
         typed = datetimes
     elif isinstance(field, models.DateField):

@@ -142,6 +142,10 @@ class Subject(ClinicalRecord):
             errors["birth_date"] = ValidationError(
                 _("The date of birth cannot be in the future."), code="future_date"
             )
+        if self.birth_date and self.birth_date < plausibility.EARLIEST_DATE:
+            errors["birth_date"] = ValidationError(
+                plausibility.TOO_EARLY % {"date": self.birth_date.isoformat()}, code="too_early"
+            )
         if self.birth_year and self.birth_year > today.year:
             errors["birth_year"] = ValidationError(
                 _("The year of birth cannot be in the future."), code="future_date"

@@ -36,3 +36,13 @@ class EligibilityAssessment(SubjectRecord):
     @property
     def missing(self) -> list[str]:
         return [code for code, status in self.criteria.items() if status == "missing"]
+
+    # A failing sub-item (EX12.2) always fails its criterion (EX12): counts shown to users are
+    # of protocol criteria, each once.
+    @property
+    def failed_criteria(self) -> list[str]:
+        return [code for code in self.failed if "." not in code]
+
+    @property
+    def missing_criteria(self) -> list[str]:
+        return [code for code in self.missing if "." not in code]

@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from enrollment import missing_data
 from enrollment.models.core import SubjectRecord, amount, pct, when, yes_no
 from trialsite.records.edit_checks import hard, range_check
 
@@ -21,6 +22,12 @@ class ScreeningCRF(SubjectRecord):
     ``dated_answers`` pairs a yes/no question with the date it asks for when the answer is yes
     (``("prior_dli", "dli_last_date")``): the date is required after a yes and refused otherwise.
     Subclasses add their own checks in ``cross_field_errors()``.
+
+    ``codable_fields`` are the results a site may be unable to give: instead of a value they
+    carry a missing-data code (not done / unknown / not applicable) with a reason, stored in
+    ``missing_codes`` as ``{field: {"code": "not_done", "reason": "..."}}``
+    (``enrollment.missing_data``). One JSON column rather than two columns per result keeps the
+    CRF tables narrow and the code next to the value it replaces in the audit trail.
     """
 
     crf_code: str = ""
@@ -31,6 +38,9 @@ class ScreeningCRF(SubjectRecord):
     optional_fields: tuple[str, ...] = ()
     asked_if: dict[str, tuple[str, object]] = {}
     alternatives: tuple[tuple[str, str], ...] = ()
+    codable_fields: tuple[str, ...] = ()
+
+    missing_codes = models.JSONField(_("missing-data codes"), default=dict, blank=True)
 
     class Meta:
         abstract = True
@@ -56,8 +66,23 @@ class ScreeningCRF(SubjectRecord):
                     _("A date is only recorded when the answer is yes."), code="not_applicable"
                 )
         errors.update(self.cross_field_errors())
+        errors.update(self.missing_code_errors())
         if errors:
             raise ValidationError(errors)
+
+    def missing_code_errors(self) -> dict:
+        values = {name: getattr(self, name) for name in self.codable_fields}
+        found = missing_data.problems(
+            self.missing_codes, codable=self.codable_fields, values=values
+        )
+        return {
+            name or "missing_codes": ValidationError(message, code="missing_code")
+            for name, message in found.items()
+        }
+
+    def coded(self) -> dict[str, missing_data.Coded]:
+        """The fields that carry a missing-data code instead of a value."""
+        return missing_data.parse(self.missing_codes)
 
     def cross_field_errors(self) -> dict:
         """CRF-specific cross-field checks: ``{field: ValidationError}``."""
@@ -65,7 +90,11 @@ class ScreeningCRF(SubjectRecord):
 
     @classmethod
     def answer_fields(cls) -> list[str]:
-        return [f.name for f in cls.content_fields() if f.name not in ("subject", "visit")]
+        return [
+            f.name
+            for f in cls.content_fields()
+            if f.name not in ("subject", "visit", "missing_codes")
+        ]
 
     def applicable_fields(self) -> list[str]:
         """The fields this record should have answered, given its other answers."""
@@ -94,12 +123,42 @@ class ChemistryUnit(models.TextChoices):
     UMOL_L = "umol/L", "µmol/L"
 
 
+class Race(models.TextChoices):
+    """FDA/NIH race categories (FDA guidance "Collection of Race and Ethnicity Data in Clinical
+    Trials", 2016), plus the answers a site may need to give instead."""
+
+    ASIAN = "asian", _("Asian")
+    BLACK = "black", _("Black or African American")
+    AMERICAN_INDIAN = "american_indian", _("American Indian or Alaska Native")
+    PACIFIC_ISLANDER = "pacific_islander", _("Native Hawaiian or Other Pacific Islander")
+    WHITE = "white", _("White")
+    MULTIPLE = "multiple", _("More than one race")
+    NOT_REPORTED = "not_reported", _("Not reported")
+    NOT_COLLECTED = "not_collected", _("Not collected (local rules)")
+
+
+class Ethnicity(models.TextChoices):
+    HISPANIC = "hispanic", _("Hispanic or Latino")
+    NOT_HISPANIC = "not_hispanic", _("Not Hispanic or Latino")
+    NOT_REPORTED = "not_reported", _("Not reported")
+    NOT_COLLECTED = "not_collected", _("Not collected (local rules)")
+
+
 class ScreeningVitals(ScreeningCRF):
+    """Demographics (race and ethnicity are optional where local rules forbid asking them) and
+    vital signs. The body surface area is derived, never stored: ``bsa_m2`` (Mosteller) from the
+    height and weight, so a corrected height or weight can never leave a stale BSA behind."""
+
     crf_code = "vitals"
     crf_title = _("Demographics and vital signs")
-    optional_fields = ("height_cm", "systolic_bp_3", "diastolic_bp_3")
+    optional_fields = ("race", "ethnicity", "height_cm", "systolic_bp_3", "diastolic_bp_3")
+    codable_fields = ("spo2_room_air_pct",)
 
     assessment_date = models.DateField(_("assessment date"))
+    race = models.CharField(_("race"), max_length=20, choices=Race.choices, blank=True)
+    ethnicity = models.CharField(
+        _("ethnicity"), max_length=20, choices=Ethnicity.choices, blank=True
+    )
     height_cm = models.DecimalField(
         _("height (cm)"),
         max_digits=5,
@@ -142,6 +201,21 @@ class ScreeningVitals(ScreeningCRF):
         blank=True,
         validators=[MinValueValidator(20), MaxValueValidator(200)],
     )
+    temperature_c = models.DecimalField(
+        _("temperature (°C)"),
+        max_digits=3,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(30), MaxValueValidator(43)],
+    )
+    # Not "heart_rate_bpm": that fact key is the ECG heart rate of the QTcF (EX10.3).
+    pulse_bpm = models.PositiveSmallIntegerField(
+        _("heart rate (pulse, bpm)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(20), MaxValueValidator(250)],
+    )
     spo2_room_air_pct = models.PositiveSmallIntegerField(
         _("SpO₂ on room air (%)"),
         null=True,
@@ -173,6 +247,16 @@ class ScreeningVitals(ScreeningCRF):
                 )
         return errors
 
+    @property
+    def bsa_m2(self):
+        """Body surface area (m²), Mosteller: √(height cm × weight kg / 3600), 2 decimals.
+
+        Mosteller RD, N Engl J Med 1987;317:1098. None without both height and weight.
+        """
+        from enrollment import baseline
+
+        return baseline.bsa_mosteller(self.height_cm, self.weight_kg)
+
     def blood_pressure_readings(self) -> list[tuple[int, int]]:
         return [
             (getattr(self, f"systolic_bp_{n}"), getattr(self, f"diastolic_bp_{n}"))
@@ -186,13 +270,69 @@ class DiseaseStatus(models.TextChoices):
     REFRACTORY = "refractory", _("Refractory")
 
 
+class Eln2022Risk(models.TextChoices):
+    """ELN 2022 genetic risk (Döhner H et al., Blood 2022;140:1345–1377, table 6)."""
+
+    FAVORABLE = "favorable", _("Favorable")
+    INTERMEDIATE = "intermediate", _("Intermediate")
+    ADVERSE = "adverse", _("Adverse")
+
+
+class DonorType(models.TextChoices):
+    MATCHED_SIBLING = "matched_sibling", _("Matched sibling")
+    MATCHED_UNRELATED = "matched_unrelated", _("Matched unrelated")
+    MISMATCHED_UNRELATED = "mismatched_unrelated", _("Mismatched unrelated")
+    HAPLOIDENTICAL = "haploidentical", _("Haploidentical")
+    CORD_BLOOD = "cord_blood", _("Umbilical cord blood")
+
+
 class AmlHistory(ScreeningCRF):
+    """Diagnosis, genetics and prior therapy. The molecular markers and the screening marrow
+    blasts are baseline values for efficacy (MRD-LL eligibility for NPM1-mutant and CBF-AML);
+    a marker that was not tested takes the missing-data code "not done". Prior regimens are
+    repeating rows (``PriorRegimen``)."""
+
     crf_code = "aml_history"
     crf_title = _("AML history and prior therapy")
-    optional_fields = ("disease_status_definition",)
+    optional_fields = ("disease_status_definition", "cytogenetics")
+    codable_fields = (
+        "eln2022_risk",
+        "cbf_aml",
+        "flt3_itd",
+        "flt3_tkd",
+        "npm1_mutated",
+        "tp53_mutated",
+        "idh1_mutated",
+        "idh2_mutated",
+        "cebpa_bzip_mutated",
+        "marrow_blasts_pct",
+    )
+    asked_if = {
+        "allo_hsct_count": ("prior_allo_hsct", True),
+        "allo_hsct_donor_type": ("prior_allo_hsct", True),
+    }
 
     assessment_date = models.DateField(_("assessment date"))
+    diagnosis_date = when(_("date of AML diagnosis"))
     aml_who2022 = yes_no(_("AML by WHO 2022 criteria"))
+    eln2022_risk = models.CharField(
+        _("ELN 2022 genetic risk"), max_length=12, choices=Eln2022Risk.choices, blank=True
+    )
+    cytogenetics = models.CharField(
+        _("karyotype (ISCN)"),
+        max_length=300,
+        blank=True,
+        help_text=_("e.g. 46,XY,t(8;21)(q22;q22.1)[20]"),
+    )
+    cbf_aml = yes_no(_("core-binding factor AML (t(8;21), inv(16) or t(16;16))"))
+    flt3_itd = yes_no(_("FLT3-ITD detected"))
+    flt3_tkd = yes_no(_("FLT3-TKD detected"))
+    npm1_mutated = yes_no(_("NPM1 mutation detected"))
+    tp53_mutated = yes_no(_("TP53 mutation detected"))
+    idh1_mutated = yes_no(_("IDH1 mutation detected"))
+    idh2_mutated = yes_no(_("IDH2 mutation detected"))
+    cebpa_bzip_mutated = yes_no(_("CEBPA bZIP in-frame mutation detected"))
+    marrow_blasts_pct = pct(_("bone marrow blasts at screening (%)"))
     apl = yes_no(_("acute promyelocytic leukemia (APL)"))
     relapsed_refractory_aml = yes_no(_("meets r/r AML criteria (2023 Chinese guideline)"))
     disease_status = models.CharField(
@@ -218,6 +358,15 @@ class AmlHistory(ScreeningCRF):
     prior_car_t_or_gene_therapy = yes_no(_("prior CAR-T, CAR-NK or gene-modified cell therapy"))
     prior_allo_hsct = yes_no(_("prior allogeneic HSCT"))
     allo_hsct_last_date = when(_("date of the latest allo-HSCT"))
+    allo_hsct_count = models.PositiveSmallIntegerField(
+        _("number of allogeneic HSCTs"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+    )
+    allo_hsct_donor_type = models.CharField(
+        _("donor of the latest allo-HSCT"), max_length=24, choices=DonorType.choices, blank=True
+    )
     prior_dli = yes_no(_("prior donor lymphocyte infusion"))
     dli_last_date = when(_("date of the latest DLI"))
     prior_radiotherapy = yes_no(_("prior radiotherapy"))
@@ -235,6 +384,20 @@ class AmlHistory(ScreeningCRF):
 
     def cross_field_errors(self) -> dict:
         errors = {}
+        if self.prior_allo_hsct is not True:
+            for name in ("allo_hsct_count", "allo_hsct_donor_type"):
+                if getattr(self, name) not in (None, ""):
+                    errors[name] = ValidationError(
+                        _("Only recorded after a prior allogeneic HSCT."), code="not_applicable"
+                    )
+        if (
+            self.diagnosis_date
+            and self.disease_status_date
+            and self.disease_status_date < self.diagnosis_date
+        ):
+            errors["disease_status_date"] = ValidationError(
+                _("Relapse or refractoriness cannot precede the diagnosis."), code="order"
+            )
         if (
             self.last_antitumor_therapy_end_date
             and self.last_antitumor_therapy_half_life_days is None
@@ -253,6 +416,7 @@ class AntigenExpression(ScreeningCRF):
     crf_code = "antigens"
     assessment_date_field = "sample_date"
     crf_title = _("CLL1 and CD38 expression on blasts")
+    codable_fields = ("cll1_positive_blasts_pct", "cd38_positive_blasts_pct")
 
     sample_date = models.DateField(_("sample date"))
     cll1_positive_blasts_pct = pct(_("CLL1-positive blasts (%)"))
@@ -285,6 +449,22 @@ class ScreeningLabs(ScreeningCRF):
     crf_code = "labs"
     assessment_date_field = "lab_date"
     crf_title = _("Screening laboratory values")
+    codable_fields = (
+        "alt_u_l",
+        "alt_uln_u_l",
+        "ast_u_l",
+        "ast_uln_u_l",
+        "total_bilirubin",
+        "total_bilirubin_uln",
+        "direct_bilirubin",
+        "direct_bilirubin_uln",
+        "creatinine",
+        "wbc_10e9_l",
+        "anc_10e9_l",
+        "hemoglobin_g_dl",
+        "platelets_10e9_l",
+        "pb_blasts_pct",
+    )
 
     lab_date = models.DateField(_("sample date"))
     alt_u_l = amount(_("ALT (U/L)"), digits=7)
@@ -385,6 +565,7 @@ class CardiacAssessment(ScreeningCRF):
     crf_code = "cardiac"
     crf_title = _("Cardiac assessment (echo and ECG)")
     alternatives = (("heart_rate_bpm", "rr_ms"),)
+    codable_fields = ("lvef_pct", "qt_ms", "heart_rate_bpm", "rr_ms")
 
     assessment_date = models.DateField(_("assessment date"))
     lvef_pct = pct(_("LVEF (%)"))
@@ -444,6 +625,17 @@ class Virology(ScreeningCRF):
     crf_code = "virology"
     assessment_date_field = "sample_date"
     crf_title = _("Virology")
+    codable_fields = (
+        "hiv_antibody_positive",
+        "hbsag_positive",
+        "anti_hbc_positive",
+        "hbv_dna",
+        "hbv_dna_llod",
+        "anti_hcv_positive",
+        "hcv_rna",
+        "hcv_rna_llod",
+        "tppa_positive",
+    )
 
     sample_date = models.DateField(_("sample date"))
     hiv_antibody_positive = yes_no(_("HIV antibody positive"))
@@ -456,8 +648,22 @@ class Virology(ScreeningCRF):
     hcv_rna_llod = amount(_("HCV RNA lower limit of detection (IU/mL)"), digits=12)
     tppa_positive = yes_no(_("TPPA (syphilis) antibody positive"))
 
+    # (antibody, viral load): the load is asked for only after a positive antibody, and its
+    # lower limit of detection only once a detected load is entered (protocol EX12.2, EX12.3).
+    viral_loads = (("anti_hbc_positive", "hbv_dna"), ("anti_hcv_positive", "hcv_rna"))
+
     class Meta:
         constraints = one_per_subject("virology")
+
+    def applicable_fields(self) -> list[str]:
+        fields = super().applicable_fields()
+        for antibody, load in self.viral_loads:
+            level = getattr(self, load)
+            if getattr(self, antibody) is not True:
+                fields = [f for f in fields if f not in (load, f"{load}_llod")]
+            elif level is None or level == 0:
+                fields = [f for f in fields if f != f"{load}_llod"]
+        return fields
 
 
 class PregnancyAssessment(ScreeningCRF):
@@ -567,6 +773,54 @@ class SteroidCourse(SubjectRecord):
             )
         if errors:
             raise ValidationError(errors)
+
+
+class BestResponse(models.TextChoices):
+    """Best response to a regimen, ELN 2022 response categories (Döhner 2022, table 9)."""
+
+    CR = "CR", _("CR — complete remission")
+    CRH = "CRh", _("CRh — CR with partial hematologic recovery")
+    CRI = "CRi", _("CRi — CR with incomplete hematologic recovery")
+    MLFS = "MLFS", _("MLFS — morphologic leukemia-free state")
+    PR = "PR", _("PR — partial remission")
+    NR = "NR", _("No response (refractory)")
+    PD = "PD", _("Progressive disease")
+    NE = "NE", _("Not evaluable")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class PriorRegimen(SubjectRecord):
+    """One prior anti-leukemic regimen (a repeating row of the AML history)."""
+
+    regimen = models.CharField(
+        _("regimen"), max_length=120, help_text=_("e.g. 7+3 (cytarabine + daunorubicin)")
+    )
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    best_response = models.CharField(_("best response"), max_length=8, choices=BestResponse.choices)
+
+    assessment_date_field = "start_date"
+
+    class Meta:
+        ordering = ["subject", "start_date"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.regimen} ({self.start_date})"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("enrollment:regimen-edit", args=[self.subject_id, self.pk])
+
+    def clean(self):
+        if self.end_date and self.start_date and self.end_date < self.start_date:
+            raise ValidationError(
+                {
+                    "end_date": ValidationError(
+                        _("A regimen cannot end before it starts."), code="order"
+                    )
+                }
+            )
 
 
 class MedicalConditions(ScreeningCRF):

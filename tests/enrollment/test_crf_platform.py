@@ -391,3 +391,18 @@ def test_the_form_shows_open_queries_beside_their_field(
     assert 'data-field="creatinine"' in html and "Source says 0.8?" in html
     page = client.get(reverse("enrollment:subject", args=[subject.pk])).content.decode()
     assert "1 open query" in page
+
+
+def test_query_text_that_looks_like_template_code_is_shown_not_run(
+    client, site_a, coordinator_a, investigator_a, monitor
+):
+    from trialsite.records import queries
+
+    subject = screen_eligible_subject(site_a, coordinator_a, investigator_a)
+    record = ScreeningLabs.objects.get(subject=subject)
+    text = "{{ request.user.username }} {% now 'Y' %}"
+    queries.raise_query(record, actor=monitor, field="creatinine", text=text)
+    client.force_login(coordinator_a)
+    html = client.get(reverse("enrollment:crf", args=[subject.pk, "labs"])).content.decode()
+    assert "&#123;&#123; request.user.username &#125;&#125;" in html
+    assert "coord_a &#123;" not in html and "coord_a {" not in html

@@ -23,7 +23,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from enrollment.demo import eligible_screening_values
-from enrollment.forms import SCREENING_FORMS, ConsentForm, RegisterSubjectForm, SteroidCourseForm
+from enrollment.forms import (
+    SCREENING_FORMS,
+    ConsentForm,
+    PriorRegimenForm,
+    RegisterSubjectForm,
+    SteroidCourseForm,
+)
 from enrollment.models import Consent
 from tests.enrollment_data import register_and_consent
 from tests.fuzz_values import texts
@@ -152,3 +158,34 @@ def test_any_text_in_a_steroid_course_page_never_gives_a_server_error(
     post_fuzzed(
         client, reverse("enrollment:steroid-new", args=[consented.pk]), valid, SteroidCourseForm
     )
+
+
+def test_any_text_in_a_prior_regimen_page_never_gives_a_server_error(
+    client, consented, coordinator_a
+):
+    client.force_login(coordinator_a)
+    valid = {
+        "regimen": "7+3",
+        "start_date": "05-Mar-2025",
+        "end_date": "2025-03-12",
+        "best_response": "CR",
+    }
+    post_fuzzed(
+        client, reverse("enrollment:regimen-new", args=[consented.pk]), valid, PriorRegimenForm
+    )
+
+
+def test_any_screening_log_query_never_gives_a_server_error(client, coordinator_a, consented):
+    client.force_login(coordinator_a)
+    names = ("q", "sort", "status", "site", "screened_from", "screened_to", "page")
+
+    @FUZZ
+    @given(query=st.fixed_dictionaries({}, optional=dict.fromkeys(names, texts)))
+    def browse(query):
+        for name in ("enrollment:screening-log", "enrollment:screening-log-csv"):
+            response = client.get(reverse(name), query)
+            assert response.status_code == 200, (name, query)
+            if response.streaming:
+                b"".join(response.streaming_content)
+
+    browse()

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from enrollment import services
 from enrollment.demo import eligible_screening_values
 from enrollment.forms import SCREENING_FORMS
-from enrollment.models import Consent, ScreeningLabs, SteroidCourse, Subject
+from enrollment.models import Consent, PriorRegimen, ScreeningLabs, SteroidCourse, Subject
 from tests.enrollment_data import register_and_consent, screen_eligible_subject
 from tests.fuzz_values import attempt, changes_for, dates, texts, values_for
 
@@ -282,3 +282,30 @@ def test_a_consent_in_year_one_is_a_field_error(site_a, coordinator_a, investiga
         )
     assert "before 1900" in refused.value.message_dict["signed_at"][0]
     assert Consent.objects.filter(subject=subject).count() == 1
+
+
+def test_a_prior_regimen_with_any_values_saves_or_is_refused_field_by_field(
+    site_a, coordinator_a, investigator_a
+):
+    subject = screen_eligible_subject(site_a, coordinator_a, investigator_a)
+    fields = {f.name: f for f in PriorRegimen._meta.concrete_fields}
+    valid = {
+        "regimen": "FLAG-IDA",
+        "start_date": subject.screening_date - dt.timedelta(days=120),
+        "end_date": subject.screening_date - dt.timedelta(days=110),
+        "best_response": "CRi",
+    }
+
+    @FUZZ
+    @given(changes=changes_for([fields[name] for name in valid]))
+    def add(changes):
+        attempt(
+            lambda: services.save_prior_regimen(
+                subject, actor=coordinator_a, values={**valid, **changes}
+            ),
+            study=subject.study,
+            model=PriorRegimen,
+            allowed=allowed_fields(PriorRegimen),
+        )
+
+    add()

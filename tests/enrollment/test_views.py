@@ -238,9 +238,9 @@ def test_the_screening_log_runs_a_fixed_number_of_queries(
         while Subject.objects.count() < n:
             register_and_consent(site_a, coordinator_a, investigator_a)
         # session, user, current study, memberships, filter sites, subject count, subjects
-        # page (with sites), their assessments, their open query counts, switcher studies,
-        # session save (3)
-        with django_assert_num_queries(13):
+        # page (with sites), their assessments, their open query counts, the summary's counts
+        # and failure reasons, switcher studies, session save (3)
+        with django_assert_num_queries(15):
             response = client.get(url)
         assert response.content.decode().count('href="/subjects/') >= n
 

@@ -2,7 +2,7 @@
 
 The documentation is the test's input, so the role table users read and the behaviour cannot
 drift apart (issue: integrity §2). Every persona meets one world: a subject screened at site A
-with a consent, every screening CRF, a steroid course and an open manual query.
+with a consent, every screening CRF, a steroid course, a prior regimen and an open manual query.
 """
 
 from __future__ import annotations
@@ -103,6 +103,16 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
             "ongoing": True,
         },
     )
+    regimen = services.save_prior_regimen(
+        subject,
+        actor=coordinator_a,
+        values={
+            "regimen": "Venetoclax + azacitidine",
+            "start_date": timezone.localdate() - dt.timedelta(days=90),
+            "end_date": timezone.localdate() - dt.timedelta(days=40),
+            "best_response": "CRi",
+        },
+    )
     labs = ScreeningLabs.objects.get(subject=subject)
     query = queries.raise_query(labs, actor=monitor, field="creatinine", text="Source value?")
     return {
@@ -110,6 +120,7 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
         "subject": subject,
         "consent": Consent.objects.get(subject=subject),
         "course": course,
+        "regimen": regimen,
         "labs": labs,
         "query": query,
     }
@@ -129,6 +140,8 @@ def url_of(page: str, world: dict) -> str:
         "enrollment:crf": [subject.pk, param],
         "enrollment:steroid-new": [subject.pk],
         "enrollment:steroid-edit": [subject.pk, world["course"].pk],
+        "enrollment:regimen-new": [subject.pk],
+        "enrollment:regimen-edit": [subject.pk, world["regimen"].pk],
         "enrollment:eligibility": [subject.pk],
         "enrollment:confirm": [subject.pk],
         "enrollment:screen-failure": [subject.pk],

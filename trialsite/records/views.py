@@ -173,12 +173,15 @@ def readonly_rows(form, record) -> list[dict]:
     """Label, shown value and open queries of each question, as the form would show them."""
     open_by_field = _open_queries_by_field(record) if record is not None else {}
     flags = record.flags() if record is not None and hasattr(record, "flags") else {}
+    coded = record.coded() if record is not None and hasattr(record, "coded") else {}
     rows = []
-    for name in form.clinical_field_names():
+    for name in form.readonly_field_names():
         field = form.fields[name]
         value = getattr(record, name, None) if record is not None else None
         display = getattr(record, f"get_{name}_display", None) if record is not None else None
-        if callable(display):
+        if name in coded:
+            shown = coded[name].shown  # a missing-data code instead of a value
+        elif callable(display):
             shown = display()
         elif value is True:
             shown = _("Yes")
