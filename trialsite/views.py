@@ -13,7 +13,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from trialsite.records.models import AuditEvent, DataQuery, Notification, RecomputeRun
+from enrollment.selectors import awaiting_confirmation
+from trialsite.records import notifications
+from trialsite.records.models import AuditEvent, DataQuery, RecomputeRun
 from trialsite.studies import permissions, services
 from trialsite.studies.middleware import SESSION_KEY
 from trialsite.studies.roles import Action, Role
@@ -59,9 +61,8 @@ def home(request):
         "recomputing": (last_run.data_version if last_run else 0) < overview.data_version,
         "can_view_clinical": permissions.can(request.user, Action.VIEW_CLINICAL, study=study),
         "open_queries": open_query_count(request.user, study),
-        "notifications": Notification.objects.filter(
-            study=study, recipient=request.user, read_at__isnull=True
-        )[:10],
+        "notifications": notifications.pending(request.user, study)[:10],
+        "awaiting_signature": awaiting_confirmation(request.user, study),
     }
     return render(request, "home.html", context)
 
