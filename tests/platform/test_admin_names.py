@@ -13,11 +13,7 @@ def test_no_admin_table_name_is_a_broken_plural():
     plurals = {
         model._meta.label: str(model._meta.verbose_name_plural) for model in admin.site._registry
     }
-    broken = {
-        label: plural
-        for label, plural in plurals.items()
-        if plural.endswith(("ss", "ys"))
-    }
+    broken = {label: plural for label, plural in plurals.items() if plural.endswith(("ss", "ys"))}
     assert broken == {}
     assert plurals["enrollment.ScreeningLabs"] == "screening labs"
     assert plurals["enrollment.Virology"] == "virology results"
