@@ -1,4 +1,4 @@
-"""Platform pages: the role-aware home page, the study switcher, study settings, audit trail."""
+"""Platform pages: the role-aware home page, the study switcher, study settings."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from enrollment.selectors import awaiting_confirmation
 from trialsite.records import notifications
-from trialsite.records.models import AuditEvent, DataQuery, RecomputeRun
+from trialsite.records.models import DataQuery, RecomputeRun
 from trialsite.studies import permissions, services
 from trialsite.studies.middleware import SESSION_KEY
 from trialsite.studies.roles import Action, Role
@@ -139,13 +138,3 @@ def study_settings(request):
         {"study": study, "form": form, "can_edit": can_edit, "versions": versions},
         status=status,
     )
-
-
-def audit_trail(request):
-    study = request.study
-    if not study:
-        raise Http404("No study.")
-    permissions.require(request.user, Action.VIEW_AUDIT, study=study)
-    events = AuditEvent.objects.filter(study=study).order_by("-occurred_at", "-id")
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "audit_trail.html", {"study": study, "page": page})
