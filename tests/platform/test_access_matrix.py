@@ -20,6 +20,7 @@ from enrollment import services
 from enrollment.models import Consent, MedicationHistory, ScreeningLabs
 from tests.enrollment_data import screen_eligible_subject
 from trialsite.records import notifications, queries
+from trialsite.studies.models import Membership
 
 pytestmark = pytest.mark.django_db
 
@@ -108,6 +109,7 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
     (notice,) = notifications.notify(study, [investigator_a], message="Look at this", url="/")
     return {
         "notice": notice,
+        "membership": Membership.objects.get(user=coordinator_a),
         "study": study,
         "subject": subject,
         "consent": Consent.objects.get(subject=subject),
@@ -139,6 +141,7 @@ def url_of(page: str, world: dict) -> str:
         "records:raise-query": [content_type, labs.pk],
         "records:history": [content_type, labs.pk],
         "records:notification": [world["notice"].pk],
+        "study-member": [world["membership"].pk],
         "records:notification-dismiss": [world["notice"].pk],
         "api:study-detail": [world["study"].pk],
         "api:subject-list": [world["study"].pk],
