@@ -165,7 +165,7 @@ def _check_unique(membership: Membership) -> None:
 
 def _lock(membership: Membership) -> Membership:
     # Two administrators changing one membership queue here and the second sees the first.
-    return Membership.objects.select_for_update().get(pk=membership.pk)
+    return Membership.objects.select_for_update(of=("self",)).get(pk=membership.pk)
 
 
 def _need_reason(reason: str) -> None:
@@ -188,7 +188,7 @@ def grant_role(
     if role not in Role.values:
         raise ValidationError({"role": ValidationError(_("Not a study role."), code="bad_role")})
     with transaction.atomic():
-        membership, created = Membership.objects.select_for_update().get_or_create(
+        membership, created = Membership.objects.select_for_update(of=("self",)).get_or_create(
             user=user, study=study, site=site, role=role, defaults={"is_active": True}
         )
         if created:
@@ -220,9 +220,7 @@ def change_membership(
     _need_reason(reason)
     _check_site(membership.study, site)
     with transaction.atomic():
-        current = (
-            Membership.objects.select_for_update().select_related("site").get(pk=membership.pk)
-        )
+        current = _lock(membership)
         before = _state(current)
         current.role, current.site = role, site
         if _state(current) == before:
@@ -240,9 +238,7 @@ def deactivate_membership(membership: Membership, *, actor, reason: str) -> Memb
     """End a membership (its rows and history stay); a reason is required; audited."""
     _need_reason(reason)
     with transaction.atomic():
-        current = (
-            Membership.objects.select_for_update().select_related("site").get(pk=membership.pk)
-        )
+        current = _lock(membership)
         if not current.is_active:
             return current
         before = _state(current)
