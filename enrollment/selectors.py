@@ -28,6 +28,7 @@ from enrollment.models import (
     Visit,
 )
 from trialsite import clock
+from trialsite.records.models import RecordStatus
 from trialsite.studies import permissions
 from trialsite.studies.roles import Action
 
@@ -374,3 +375,27 @@ def first_consent_date(subject: Subject) -> dt.date | None:
     """The local date of the subject's first signed consent (the de-identification anchor)."""
     consent = Consent.objects.filter(subject=subject).order_by("signed_at").first()
     return timezone.localtime(consent.signed_at).date() if consent else None
+
+
+def awaiting_confirmation(user, study) -> list[EligibilityAssessment]:
+    """Eligibility checklists waiting for this investigator's signature (one query).
+
+    Every criterion passes, the subject is still in screening and the checklist is not signed,
+    at the sites where the user may sign (an investigator's own sites). Oldest first: the
+    screening window runs from the screening date (docs/architecture.md §8).
+    """
+    if not permissions.can(user, Action.SIGN, study=study):
+        return []
+    rows = (
+        EligibilityAssessment.objects.filter(
+            study=study,
+            eligible=True,
+            subject__enrollment_status=SubjectStatus.SCREENING,
+        )
+        .exclude(status=RecordStatus.SIGNED)
+        .select_related("subject", "subject__site")
+        .order_by("subject__screening_date", "subject__screening_number")
+    )
+    return list(
+        permissions.scope_by_site(rows, user, Action.SIGN, study=study, site_field="subject__site")
+    )

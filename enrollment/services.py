@@ -36,7 +36,7 @@ from enrollment.models import (
 )
 from enrollment.schedule import ANCHOR_DAY0, ANCHOR_SCREENING
 from trialsite import clock
-from trialsite.records import edit_checks
+from trialsite.records import edit_checks, notifications
 from trialsite.records import queries as data_queries
 from trialsite.records import services as records
 from trialsite.records.exceptions import BAD_PASSWORD, StaleVersion, field_error
@@ -49,6 +49,10 @@ from trialsite.studies.selectors import site_staff
 CONSENT_FIRST = _("Record the subject's informed consent before entering screening data.")
 BEFORE_CONSENT = _("This date (%(date)s) is before informed consent was signed (%(icf)s).")
 NOT_SCREENING = _("Screening data can only change while the subject is in screening or eligible.")
+# What resolves the investigators' eligibility notices (trialsite.records.notifications.resolve).
+RESOLVED_BY_CONFIRMATION = "eligibility confirmed"
+RESOLVED_BY_CONFIRMATION_OR_CHANGE = "eligibility confirmed, failed or no longer all-pass"
+
 CONFIRM_MEANING = _("I confirm this subject is eligible for the study.")
 DATE_FIELDS = ("assessment_date", "sample_date", "lab_date", "start_date")
 
@@ -591,7 +595,7 @@ def refresh_eligibility(subject: Subject, *, actor, reason: str) -> EligibilityA
     }
     assessment = EligibilityAssessment.objects.filter(subject=subject).first()
     if assessment is None:
-        return records.create_record(
+        assessment = records.create_record(
             EligibilityAssessment,
             actor=actor,
             study=subject.study,
@@ -599,6 +603,9 @@ def refresh_eligibility(subject: Subject, *, actor, reason: str) -> EligibilityA
             values={**values, "subject": subject},
             derived=True,
         )
+        _notify_ready(subject, assessment, was_eligible=None)
+        return assessment
+    was_eligible = assessment.eligible
     was_confirmed = assessment.status == RecordStatus.SIGNED
     # Settings used count too: a result under other settings is another result (issue 10 item 4).
     compared = {**result, "settings_used": values["settings_used"]}
@@ -614,7 +621,9 @@ def refresh_eligibility(subject: Subject, *, actor, reason: str) -> EligibilityA
         derived=True,
     )
     if was_confirmed or subject.enrollment_status == SubjectStatus.ELIGIBLE:
-        _reopen(subject, actor=actor, reason=reason)
+        _reopen(subject, assessment, actor=actor, reason=reason)
+    else:
+        _notify_ready(subject, assessment, was_eligible=was_eligible)
     return assessment
 
 
@@ -640,7 +649,31 @@ def recompute_eligibility_for_settings(study, *, actor, reason: str) -> list[Eli
     return updated
 
 
-def _reopen(subject: Subject, *, actor, reason: str) -> None:
+def _notify_ready(subject: Subject, assessment, *, was_eligible: bool | None) -> None:
+    """Tell the site's investigators a checklist now passes every criterion (or clear that).
+
+    The notice clears when the investigator confirms, records a screen failure, or the
+    checklist stops passing; "Waiting for your signature" lists the same checklists.
+    """
+    if assessment.eligible is not True:
+        notifications.resolve(assessment, RESOLVED_BY_CONFIRMATION_OR_CHANGE)
+        return
+    if was_eligible is True or subject.enrollment_status != SubjectStatus.SCREENING:
+        return
+    records.notify(
+        subject.study,
+        site_staff(subject.site, [Role.INVESTIGATOR]),
+        message=str(
+            _("Eligibility of %(subject)s passes every criterion: it awaits your confirmation.")
+            % {"subject": subject}
+        ),
+        url=reverse("enrollment:eligibility", args=[subject.pk]),
+        target=assessment,
+        resolved_when=RESOLVED_BY_CONFIRMATION_OR_CHANGE,
+    )
+
+
+def _reopen(subject: Subject, assessment, *, actor, reason: str) -> None:
     if subject.enrollment_status == SubjectStatus.ELIGIBLE:
         records.update_record(
             subject,
@@ -658,6 +691,9 @@ def _reopen(subject: Subject, *, actor, reason: str) -> None:
             % {"subject": subject}
         ),
         url=reverse("enrollment:eligibility", args=[subject.pk]),
+        target=assessment,
+        resolved_when=RESOLVED_BY_CONFIRMATION,
+        email=True,
     )
 
 
@@ -697,6 +733,9 @@ def confirm_eligibility(
             values=values,
             expected_version=UNREAD,  # follows the signature, under the subject lock
             reason="Eligibility confirmed by the investigator",
+        )
+        notifications.resolve(
+            assessment, RESOLVED_BY_CONFIRMATION, RESOLVED_BY_CONFIRMATION_OR_CHANGE
         )
     assessment.refresh_from_db()
     return assessment
@@ -770,6 +809,10 @@ def record_screen_failure(
             meaning=str(SCREEN_FAILURE_MEANING),
             expected_version=failure.version,
         )
+        if assessment is not None:
+            notifications.resolve(
+                assessment, RESOLVED_BY_CONFIRMATION, RESOLVED_BY_CONFIRMATION_OR_CHANGE
+            )
         label = ScreenFailureCategory(category).label
         shown = reasons if category == ScreenFailureCategory.FAILED_CRITERIA else []
         records.update_record(

@@ -25,6 +25,7 @@ _ITEMS: list[NavItem] = [
     NavItem("Home", "home", Action.VIEW_DEIDENTIFIED, order=0),
     NavItem("Data queries", "records:queries", Action.VIEW_CLINICAL, order=800),
     NavItem("Study settings", "study-settings", Action.VIEW_SETTINGS, order=900),
+    NavItem("Study members", "study-members", Action.MANAGE_STUDY, order=910),
     NavItem("Audit trail", "audit-trail", Action.VIEW_AUDIT, order=950),
 ]
 

@@ -3,15 +3,19 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
-from trialsite import health, views
+from trialsite import audit_views, health, views
 from trialsite.records import recompute_views
+from trialsite.studies import views as study_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("study/switch/", views.switch_study, name="switch-study"),
     path("study/settings/", views.study_settings, name="study-settings"),
-    path("study/audit/", views.audit_trail, name="audit-trail"),
+    path("study/members/", study_views.members, name="study-members"),
+    path("study/members/<int:pk>/", study_views.member, name="study-member"),
+    path("study/audit/", audit_views.audit_trail, name="audit-trail"),
+    path("study/audit/export.csv", audit_views.audit_export, name="audit-export"),
     path("study/recompute/", recompute_views.recompute_status, name="recompute-status"),
     path(
         "accounts/login/",

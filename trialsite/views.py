@@ -1,4 +1,4 @@
-"""Platform pages: the role-aware home page, the study switcher, study settings, audit trail."""
+"""Platform pages: the role-aware home page, the study switcher, study settings."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from trialsite.records.models import AuditEvent, DataQuery, Notification, RecomputeRun
+from enrollment.selectors import awaiting_confirmation
+from trialsite.records import notifications
+from trialsite.records.models import DataQuery, RecomputeRun
 from trialsite.studies import permissions, services, settings_forms
 from trialsite.studies import study_settings as settings_document
 from trialsite.studies.middleware import SESSION_KEY
@@ -59,9 +60,8 @@ def home(request):
         "recomputing": (last_run.data_version if last_run else 0) < overview.data_version,
         "can_view_clinical": permissions.can(request.user, Action.VIEW_CLINICAL, study=study),
         "open_queries": open_query_count(request.user, study),
-        "notifications": Notification.objects.filter(
-            study=study, recipient=request.user, read_at__isnull=True
-        )[:10],
+        "notifications": notifications.pending(request.user, study)[:10],
+        "awaiting_signature": awaiting_confirmation(request.user, study),
     }
     return render(request, "home.html", context)
 
@@ -148,13 +148,3 @@ def study_settings(request):
         "versions": versions,
     }
     return render(request, "study_settings.html", context, status=status)
-
-
-def audit_trail(request):
-    study = request.study
-    if not study:
-        raise Http404("No study.")
-    permissions.require(request.user, Action.VIEW_AUDIT, study=study)
-    events = AuditEvent.objects.filter(study=study).order_by("-occurred_at", "-id")
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "audit_trail.html", {"study": study, "page": page})

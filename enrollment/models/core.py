@@ -77,6 +77,7 @@ class Sex(models.TextChoices):
 class Subject(ClinicalRecord):
     """A screened person. Only initials and birth date (or year) identify them here."""
 
+    audit_is_subject = True  # its audit rows are the subject's own (trialsite.records.audit)
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="subjects")
     screening_number = models.CharField(_("screening number"), max_length=20, editable=False)
     screening_sequence = models.PositiveIntegerField(editable=False)

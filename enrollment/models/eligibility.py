@@ -14,6 +14,7 @@ from enrollment.models.core import SubjectRecord
 
 
 class EligibilityAssessment(SubjectRecord):
+    audit_derived = True  # computed by the system: a system event on the audit page
     eligible = models.BooleanField(_("eligible"), null=True, blank=True)
     criteria = models.JSONField(_("criteria"), default=dict, blank=True)
     details = models.JSONField(_("criterion details"), default=dict, blank=True)

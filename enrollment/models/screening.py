@@ -231,6 +231,8 @@ class ScreeningVitals(ScreeningCRF):
 
     class Meta:
         constraints = one_per_subject("vitals")
+        verbose_name = _("screening vital signs")
+        verbose_name_plural = _("screening vital signs")
 
     def cross_field_errors(self) -> dict:
         errors = {}
@@ -381,6 +383,8 @@ class AmlHistory(ScreeningCRF):
 
     class Meta:
         constraints = one_per_subject("aml_history")
+        verbose_name = _("AML history")
+        verbose_name_plural = _("AML histories")
 
     def cross_field_errors(self) -> dict:
         errors = {}
@@ -424,6 +428,8 @@ class AntigenExpression(ScreeningCRF):
 
     class Meta:
         constraints = one_per_subject("antigens")
+        verbose_name = _("antigen expression")
+        verbose_name_plural = _("antigen expression results")
 
 
 IMPLAUSIBLE = _("%(value)s is not a possible value here (plausible: %(low)s–%(high)s%(unit)s).")
@@ -521,6 +527,8 @@ class ScreeningLabs(ScreeningCRF):
 
     class Meta:
         constraints = one_per_subject("labs")
+        verbose_name = _("screening labs")
+        verbose_name_plural = _("screening labs")
 
     def chemistry_out_of_range(self, ranges: dict, unit_field: str) -> dict:
         """{field: message} for bilirubin or creatinine values outside the plausible range."""
@@ -610,6 +618,8 @@ class CardiacAssessment(ScreeningCRF):
 
     class Meta:
         constraints = one_per_subject("cardiac")
+        verbose_name = _("cardiac assessment")
+        verbose_name_plural = _("cardiac assessments")
 
     def cross_field_errors(self) -> dict:
         if self.heart_rate_bpm is not None and self.rr_ms is not None:
@@ -654,6 +664,8 @@ class Virology(ScreeningCRF):
 
     class Meta:
         constraints = one_per_subject("virology")
+        verbose_name = _("virology")
+        verbose_name_plural = _("virology results")
 
     def applicable_fields(self) -> list[str]:
         fields = super().applicable_fields()
@@ -688,6 +700,8 @@ class PregnancyAssessment(ScreeningCRF):
 
     class Meta:
         constraints = one_per_subject("pregnancy")
+        verbose_name = _("pregnancy assessment")
+        verbose_name_plural = _("pregnancy assessments")
 
 
 class MedicationHistory(ScreeningCRF):
@@ -712,6 +726,8 @@ class MedicationHistory(ScreeningCRF):
 
     class Meta:
         constraints = one_per_subject("medications")
+        verbose_name = _("medication history")
+        verbose_name_plural = _("medication histories")
 
 
 class Steroid(models.TextChoices):
@@ -744,6 +760,8 @@ class SteroidCourse(SubjectRecord):
 
     class Meta:
         ordering = ["subject", "start_date"]
+        verbose_name = _("steroid course")
+        verbose_name_plural = _("steroid courses")
 
     def __str__(self) -> str:
         return f"{self.subject} {self.get_drug_display()} {self.daily_dose_mg} mg/day"
@@ -858,6 +876,8 @@ class MedicalConditions(ScreeningCRF):
 
     class Meta:
         constraints = one_per_subject("conditions")
+        verbose_name = _("medical conditions")
+        verbose_name_plural = _("medical conditions")
 
 
 class InvestigatorAttestation(ScreeningCRF):
@@ -882,3 +902,5 @@ class InvestigatorAttestation(ScreeningCRF):
 
     class Meta:
         constraints = one_per_subject("attestation")
+        verbose_name = _("investigator attestation")
+        verbose_name_plural = _("investigator attestations")

@@ -316,7 +316,7 @@ def test_a_change_after_confirmation_reopens_eligibility_and_notifies_the_invest
     assert not signature_state(assessment).valid
     assert assessment.status == RecordStatus.SUBMITTED
     assert subject.enrollment_status == SubjectStatus.SCREENING
-    note = Notification.objects.get(recipient=investigator_a)
+    note = Notification.objects.get(recipient=investigator_a, resolved_at__isnull=True)
     assert "confirm it again" in note.message
 
 

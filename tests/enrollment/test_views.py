@@ -316,10 +316,16 @@ def test_steroid_courses_show_their_prednisone_equivalent(
     assert "≈ 10.0 mg prednisone/day" in page
 
 
-def test_the_admin_shows_subjects_to_a_data_manager_but_cannot_change_them(
-    client, coordinator_a, investigator_a, site_a, data_manager
+def test_the_admin_shows_subjects_to_the_data_manager_read_only_and_not_to_a_bare_superuser(
+    client, coordinator_a, investigator_a, data_manager, site_a
 ):
+    from django.contrib.auth import get_user_model
+
     subject = register_and_consent(site_a, coordinator_a, investigator_a)
+    root = get_user_model().objects.create_superuser("root", "r@example.invalid", "pw-x-123")
+    client.force_login(root)  # no study role: no clinical data (docs/roles.md)
+    listing = client.get("/admin/enrollment/subject/")
+    assert subject.screening_number not in listing.content.decode()
     data_manager.is_staff = True
     data_manager.save()
     client.force_login(data_manager)

@@ -19,7 +19,8 @@ from django.utils import timezone
 from enrollment import services
 from enrollment.models import Consent, MedicationHistory, ScreeningLabs
 from tests.enrollment_data import screen_eligible_subject
-from trialsite.records import queries
+from trialsite.records import notifications, queries
+from trialsite.studies.models import Membership
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +116,10 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
     )
     labs = ScreeningLabs.objects.get(subject=subject)
     query = queries.raise_query(labs, actor=monitor, field="creatinine", text="Source value?")
+    (notice,) = notifications.notify(study, [investigator_a], message="Look at this", url="/")
     return {
+        "notice": notice,
+        "membership": Membership.objects.get(user=coordinator_a),
         "study": study,
         "subject": subject,
         "consent": Consent.objects.get(subject=subject),
@@ -151,6 +155,9 @@ def url_of(page: str, world: dict) -> str:
         "records:query-action": [world["query"].pk, param],
         "records:raise-query": [content_type, labs.pk],
         "records:history": [content_type, labs.pk],
+        "records:notification": [world["notice"].pk],
+        "study-member": [world["membership"].pk],
+        "records:notification-dismiss": [world["notice"].pk],
         "api:study-detail": [world["study"].pk],
         "api:subject-list": [world["study"].pk],
         "api:subject-eligibility": [subject.pk],

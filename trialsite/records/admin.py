@@ -70,6 +70,7 @@ class ClinicalAdmin(ReadOnlyAdmin):
 @admin.register(AuditEvent)
 class AuditEventAdmin(ClinicalAdmin):
     clinical_action = Action.VIEW_AUDIT
+    site_lookup = "site"
 
     list_display = ("occurred_at", "study", "object_repr", "action", "actor_username", "reason")
     list_filter = ("study", "action")

@@ -34,6 +34,17 @@ def field_changes(before: Mapping[str, object], after: Mapping[str, object]) -> 
     }
 
 
+def audit_subject_pk(record: models.Model) -> int | None:
+    """The subject a record belongs to (a subject-level record's subject, or the subject itself).
+
+    A model says it *is* the subject with ``audit_is_subject = True`` (records never import
+    the apps).
+    """
+    if getattr(record, "audit_is_subject", False):
+        return record.pk
+    return getattr(record, "subject_id", None)
+
+
 def write_event(
     record: models.Model,
     *,
@@ -44,8 +55,13 @@ def write_event(
     actor,
     occurred_at,
     record_version: int | None,
+    derived: bool = False,
 ) -> AuditEvent:
-    """Append one event to the record's chain. The caller holds the record's row lock."""
+    """Append one event to the record's chain. The caller holds the record's row lock.
+
+    ``derived``: a result the system computed from other records (the eligibility
+    assessment), shown apart from the clinical changes on the audit page.
+    """
     content_type = ContentType.objects.get_for_model(type(record))
     object_id = str(record.pk)
     last = (
@@ -67,6 +83,9 @@ def write_event(
         actor_username=actor.get_username() if actor is not None else "system",
         occurred_at=occurred_at,
         record_version=record_version,
+        site_id=getattr(record, "site_id_for_permissions", None),
+        subject_pk=audit_subject_pk(record),
+        derived=derived,
         prev_hash=last.hash if last else GENESIS_HASH,
     )
     event.hash = hashlib.sha256(event.payload().encode()).hexdigest()

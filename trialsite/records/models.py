@@ -174,6 +174,13 @@ class AuditEvent(models.Model):
     actor_username = models.CharField(max_length=150)
     occurred_at = models.DateTimeField()
     record_version = models.PositiveIntegerField(null=True)
+    # Where the record belongs and whether a person or the system wrote it, for the audit page's
+    # site scope and filters. Hashed when set (rows written before these columns keep their hash).
+    site = models.ForeignKey(
+        "studies.Site", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    subject_pk = models.PositiveIntegerField(null=True, blank=True)
+    derived = models.BooleanField(default=False)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -187,15 +194,31 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["study", "occurred_at"], name="audit_study_time"),
             models.Index(fields=["content_type", "object_id", "sequence"], name="audit_record"),
+            models.Index(fields=["study", "site", "occurred_at"], name="audit_study_site_time"),
+            models.Index(fields=["study", "subject_pk"], name="audit_study_subject"),
         ]
 
     def __str__(self) -> str:
         return f"{self.object_repr}: {self.get_action_display()} by {self.actor_username}"
 
     def payload(self) -> str:
-        """The canonical text the hash covers."""
+        """The canonical text the hash covers.
+
+        The site, subject and derived flag are covered when set; rows written before those
+        columns existed have none of them, so their payload (and hash) is unchanged.
+        """
+        extra = {
+            key: value
+            for key, value in (
+                ("site", self.site_id),
+                ("subject", self.subject_pk),
+                ("derived", self.derived or None),
+            )
+            if value is not None
+        }
         return json.dumps(
             {
+                **extra,
                 "content_type": self.content_type_id,
                 "object_id": self.object_id,
                 "sequence": self.sequence,
@@ -278,23 +301,48 @@ class Snapshot(models.Model):
 
 
 class Notification(models.Model):
-    """A message to one user about a record that needs their attention (shown on the home page)."""
+    """A message to one user about a record that needs their attention (the home page).
+
+    It leaves "Needs your attention" when the recipient opens it (``read_at``), dismisses it
+    (``dismissed_at``) or when the thing it points at is resolved (``resolved_at``): it carries
+    its target record and the condition that resolves it (``resolved_when``, e.g. "eligibility
+    confirmed"), and the service that brings that condition about clears it
+    (``trialsite.records.notifications.resolve``).
+    """
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="notifications")
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trialsite_notifications"
     )
-    message = models.CharField(max_length=300)
+    message = models.CharField(_("message"), max_length=300)
     url = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField()
-    read_at = models.DateTimeField(null=True, blank=True)
+    target_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    target_id = models.CharField(max_length=64, blank=True)
+    resolved_when = models.CharField(_("resolved when"), max_length=60, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    dismissed_at = models.DateTimeField(_("dismissed at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread")]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_unread"),
+            models.Index(fields=["target_type", "target_id"], name="notification_target"),
+        ]
 
     def __str__(self) -> str:
         return self.message
+
+    @property
+    def is_pending(self) -> bool:
+        """Still needs attention: not opened, not dismissed, not resolved."""
+        return self.read_at is None and self.dismissed_at is None and self.resolved_at is None
 
 
 class DataQuery(models.Model):

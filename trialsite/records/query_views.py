@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -183,7 +184,7 @@ def record_history(request, content_type_id: int, object_id: str):
     site = record.site_id_for_permissions
     if not (
         permissions.can(request.user, Action.VIEW_CLINICAL, study=study, site=site)
-        or permissions.can(request.user, Action.VIEW_AUDIT, study=study)
+        or permissions.can(request.user, Action.VIEW_AUDIT, study=study, site=site)
     ):
         permissions.require(request.user, Action.VIEW_CLINICAL, study=study, site=site)
         raise PermissionDenied
@@ -192,12 +193,17 @@ def record_history(request, content_type_id: int, object_id: str):
         (event, [(labels.get(name, name), pair) for name, pair in event.changes.items()])
         for event in selectors.audit_trail(record)
     ]
+    audit_url = ""
+    if permissions.can(request.user, Action.VIEW_AUDIT, study=study, site=site):
+        kind = "system" if getattr(type(record), "audit_derived", False) else "clinical"
+        audit_url = f"{reverse('audit-trail')}?kind={kind}&record={content_type_id}:{object_id}"
     return render(
         request,
         "records/history.html",
         {
             "record": record,
             "events": events,
+            "audit_url": audit_url,
             "back": record.get_absolute_url() if hasattr(record, "get_absolute_url") else "",
         },
     )

@@ -140,6 +140,7 @@ def create_record(
             actor=actor,
             occurred_at=now,
             record_version=1,
+            derived=derived,
         )
         queries.sync_automatic_queries(record, edit_checks.soft_failures(record), actor=actor)
         if not derived:
@@ -197,6 +198,7 @@ def update_record(
             actor=actor,
             occurred_at=now,
             record_version=current.version,
+            derived=derived,
         )
         queries.sync_automatic_queries(current, edit_checks.soft_failures(current), actor=actor)
         if not derived:
@@ -353,14 +355,8 @@ def sign_record(
     return signature
 
 
-def notify(study: Study, recipients, *, message: str, url: str = "") -> int:
-    """Leave a message for each recipient (e.g. "eligibility reopened"); returns how many."""
-    from trialsite.records.models import Notification
+def notify(study: Study, recipients, *, message: str, url: str = "", **options) -> int:
+    """Leave a notice for each recipient (``trialsite.records.notifications.notify``)."""
+    from trialsite.records import notifications
 
-    now = clock.now()
-    notes = [
-        Notification(study=study, recipient=user, message=message[:300], url=url, created_at=now)
-        for user in recipients
-    ]
-    Notification.objects.bulk_create(notes)  # notifications are not clinical records
-    return len(notes)
+    return len(notifications.notify(study, recipients, message=message, url=url, **options))

@@ -141,3 +141,41 @@ class StudySettingsVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study.short_title} settings v{self.version}"
+
+
+class MembershipChange(models.Model):
+    """Every change to who holds which role where: never changed, only added to.
+
+    ``before`` and ``after`` hold ``{"role", "site", "is_active"}`` (``before`` is empty when the
+    role was granted). Kept here, beside the memberships, as ``StudySettingsVersion`` keeps the
+    settings history: the studies layer does not import the clinical audit trail.
+    """
+
+    class Kind(models.TextChoices):
+        GRANTED = "granted", _("Role granted")
+        CHANGED = "changed", _("Role or site changed")
+        DEACTIVATED = "deactivated", _("Deactivated")
+        REACTIVATED = "reactivated", _("Reactivated")
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="membership_changes")
+    membership = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, related_name="changes", null=True
+    )
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("change"), max_length=12, choices=Kind.choices)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("changed at"))
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        ordering = ["study", "-changed_at", "-id"]
+        verbose_name = _("membership change")
+        verbose_name_plural = _("membership changes")
+        indexes = [models.Index(fields=["study", "-changed_at"], name="membership_change_time")]
+
+    def __str__(self) -> str:
+        return f"{self.member}: {self.get_kind_display()} ({self.changed_at:%Y-%m-%d})"

@@ -33,8 +33,10 @@ class Action(models.TextChoices):
 
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    # The audit trail is read with the site's records: a site's staff read their site's history
+    # (a membership scopes VIEW_AUDIT to its site, like every action).
     Role.COORDINATOR: frozenset(
-        {Action.VIEW_CLINICAL, Action.ENTER_DATA, Action.VIEW_DEIDENTIFIED}
+        {Action.VIEW_CLINICAL, Action.ENTER_DATA, Action.VIEW_AUDIT, Action.VIEW_DEIDENTIFIED}
     ),
     Role.INVESTIGATOR: frozenset(
         {
@@ -43,6 +45,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             Action.SIGN,
             Action.ADJUDICATE_DLT,
             Action.CONFIRM_ESCALATION,
+            Action.VIEW_AUDIT,
             Action.VIEW_DEIDENTIFIED,
         }
     ),
