@@ -331,60 +331,65 @@ class ScreeningCRFView(SubjectCRFView):
         return {**super().get_context_data(**context), **extra}
 
 
-class SteroidCourseView(SubjectCRFView):
+class RepeatingRecordView(SubjectCRFView):
+    """One row of a repeating list on a parent CRF (steroid courses, prior regimens, …).
+
+    Subclasses name the model, the URL keyword of the row's id, the app service that saves it
+    and the parent CRF the page returns to. A new-row page has nothing to read (readers get
+    403); an existing row opens read-only for them.
+    """
+
+    model: type
+    id_kwarg: str
+    parent_crf: str
+    readonly_allowed = False
+
+    def service(self, subject, **kwargs):
+        raise NotImplementedError
+
+    def get_record(self):
+        row_id = self.kwargs.get(self.id_kwarg)
+        if not row_id:
+            return None
+        return get_object_or_404(self.model, pk=row_id, subject=self.get_subject())
+
+    def entry_blocked_reason(self, record):
+        return services.screening_entry_blocked(self.get_subject())
+
+    def save(self, form, record, *, study, site):
+        return self.service(
+            self.get_subject(),
+            actor=self.request.user,
+            values=form.clinical_values(),
+            record=record,
+            expected_version=form.cleaned_data.get("version"),
+            reason=form.cleaned_data.get("reason") or "",
+        )
+
+    def get_success_url(self, record):
+        return reverse("enrollment:crf", args=[self.get_subject().pk, self.parent_crf])
+
+
+class SteroidCourseView(RepeatingRecordView):
     form_class = SteroidCourseForm
     title = _("Corticosteroid course")
-    readonly_allowed = False  # a new course page; an existing course opens read-only
+    model = SteroidCourse
+    id_kwarg = "course_id"
+    parent_crf = "medications"
 
-    def get_record(self):
-        course_id = self.kwargs.get("course_id")
-        if not course_id:
-            return None
-        return get_object_or_404(SteroidCourse, pk=course_id, subject=self.get_subject())
-
-    def entry_blocked_reason(self, record):
-        return services.screening_entry_blocked(self.get_subject())
-
-    def save(self, form, record, *, study, site):
-        return services.save_steroid_course(
-            self.get_subject(),
-            actor=self.request.user,
-            values=form.clinical_values(),
-            record=record,
-            expected_version=form.cleaned_data.get("version"),
-            reason=form.cleaned_data.get("reason") or "",
-        )
-
-    def get_success_url(self, record):
-        return reverse("enrollment:crf", args=[self.get_subject().pk, "medications"])
+    def service(self, subject, **kwargs):
+        return services.save_steroid_course(subject, **kwargs)
 
 
-class PriorRegimenView(SubjectCRFView):
+class PriorRegimenView(RepeatingRecordView):
     form_class = PriorRegimenForm
     title = _("Prior anti-leukemic regimen")
-    readonly_allowed = False  # a new regimen page; an existing regimen opens read-only
+    model = PriorRegimen
+    id_kwarg = "regimen_id"
+    parent_crf = "aml_history"
 
-    def get_record(self):
-        regimen_id = self.kwargs.get("regimen_id")
-        if not regimen_id:
-            return None
-        return get_object_or_404(PriorRegimen, pk=regimen_id, subject=self.get_subject())
-
-    def entry_blocked_reason(self, record):
-        return services.screening_entry_blocked(self.get_subject())
-
-    def save(self, form, record, *, study, site):
-        return services.save_prior_regimen(
-            self.get_subject(),
-            actor=self.request.user,
-            values=form.clinical_values(),
-            record=record,
-            expected_version=form.cleaned_data.get("version"),
-            reason=form.cleaned_data.get("reason") or "",
-        )
-
-    def get_success_url(self, record):
-        return reverse("enrollment:crf", args=[self.get_subject().pk, "aml_history"])
+    def service(self, subject, **kwargs):
+        return services.save_prior_regimen(subject, **kwargs)
 
 
 def eligibility(request, pk: int):
