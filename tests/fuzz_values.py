@@ -159,7 +159,7 @@ def assert_field_errors(exc: ValidationError, allowed: set[str]) -> None:
         assert messages and all(str(m).strip() for m in messages), field
 
 
-def attempt(call, *, study: Study, model: type[models.Model], allowed: set[str]):
+def assert_saved_or_refused(call, *, study: Study, model: type[models.Model], allowed: set[str]):
     """Run ``call``; it saves (returned) or raises ValidationError (returned) and saves nothing.
 
     Any other exception propagates and fails the test. Each attempt is rolled back afterwards,

@@ -62,7 +62,7 @@ def typed_fields(form_class, **form_kwargs) -> list[str]:
     ]
 
 
-def post_fuzzed(client, url: str, valid: dict, form_class, **form_kwargs):
+def assert_no_server_error_for_any_post(client, url: str, valid: dict, form_class, **form_kwargs):
     names = typed_fields(form_class, **form_kwargs)
     form = form_class(**form_kwargs)
 
@@ -107,7 +107,9 @@ def test_any_text_in_a_screening_crf_page_never_gives_a_server_error(
         name: as_post(value)
         for name, value in eligible_screening_values(consented.screening_date)[model].items()
     }
-    post_fuzzed(client, reverse("enrollment:crf", args=[consented.pk, crf]), valid, form_class)
+    assert_no_server_error_for_any_post(
+        client, reverse("enrollment:crf", args=[consented.pk, crf]), valid, form_class
+    )
 
 
 def test_any_text_in_the_registration_page_never_gives_a_server_error(
@@ -121,7 +123,9 @@ def test_any_text_in_the_registration_page_never_gives_a_server_error(
         "birth_date": "1975-03-15",
         "screening_date": as_post(timezone.localdate()),
     }
-    post_fuzzed(client, reverse("enrollment:register"), valid, RegisterSubjectForm)
+    assert_no_server_error_for_any_post(
+        client, reverse("enrollment:register"), valid, RegisterSubjectForm
+    )
 
 
 def test_any_text_in_the_consent_pages_never_gives_a_server_error(
@@ -133,10 +137,12 @@ def test_any_text_in_the_consent_pages_never_gives_a_server_error(
         "signed_at": as_post(timezone.now() - dt.timedelta(hours=1)),
         "obtained_by": str(investigator_a.pk),
     }
-    post_fuzzed(client, reverse("enrollment:consent", args=[consented.pk]), valid, ConsentForm)
+    assert_no_server_error_for_any_post(
+        client, reverse("enrollment:consent", args=[consented.pk]), valid, ConsentForm
+    )
     consent = Consent.objects.get(subject=consented)
     edit = {**valid, "version": str(consent.version), "reason": "Corrected the ICF version"}
-    post_fuzzed(
+    assert_no_server_error_for_any_post(
         client,
         reverse("enrollment:consent-edit", args=[consented.pk, consent.pk]),
         edit,
@@ -155,7 +161,7 @@ def test_any_text_in_a_steroid_course_page_never_gives_a_server_error(
         "start_date": as_post(consented.screening_date),
         "end_date": as_post(consented.screening_date + dt.timedelta(days=2)),
     }
-    post_fuzzed(
+    assert_no_server_error_for_any_post(
         client, reverse("enrollment:steroid-new", args=[consented.pk]), valid, SteroidCourseForm
     )
 
@@ -170,7 +176,7 @@ def test_any_text_in_a_prior_regimen_page_never_gives_a_server_error(
         "end_date": "2025-03-12",
         "best_response": "CR",
     }
-    post_fuzzed(
+    assert_no_server_error_for_any_post(
         client, reverse("enrollment:regimen-new", args=[consented.pk]), valid, PriorRegimenForm
     )
 

@@ -28,7 +28,7 @@ from enrollment.demo import eligible_screening_values
 from enrollment.forms import SCREENING_FORMS
 from enrollment.models import Consent, PriorRegimen, ScreeningLabs, SteroidCourse, Subject
 from tests.enrollment_data import register_and_consent, screen_eligible_subject
-from tests.fuzz_values import attempt, changes_for, dates, texts, values_for
+from tests.fuzz_values import assert_saved_or_refused, changes_for, dates, texts, values_for
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +55,7 @@ def test_a_first_entry_of_any_values_saves_or_is_refused_field_by_field(
     @FUZZ
     @given(changes=changes_for(answer_fields(model)))
     def enter(changes):
-        attempt(
+        assert_saved_or_refused(
             lambda: services.save_screening_crf(
                 subject, model, actor=investigator_a, values={**valid, **changes}
             ),
@@ -78,7 +78,7 @@ def test_a_change_to_any_values_saves_or_is_refused_field_by_field(
     @FUZZ
     @given(changes=changes_for(answer_fields(model)))
     def change(changes):
-        attempt(
+        assert_saved_or_refused(
             lambda: services.save_screening_crf(
                 subject,
                 model,
@@ -110,7 +110,7 @@ def test_registration_with_any_values_saves_or_is_refused_field_by_field(site_a,
         )
     )
     def register(values):
-        attempt(
+        assert_saved_or_refused(
             lambda: services.register_subject(actor=coordinator_a, site=site_a, **values),
             study=site_a.study,
             model=Subject,
@@ -129,7 +129,7 @@ def test_a_registration_change_to_any_values_saves_or_is_refused(
     @FUZZ
     @given(changes=changes_for(fields))
     def change(changes):
-        attempt(
+        assert_saved_or_refused(
             lambda: services.update_subject(
                 subject,
                 actor=coordinator_a,
@@ -162,7 +162,7 @@ def test_a_consent_with_any_values_saves_or_is_refused_field_by_field(
         obtained_by=st.sampled_from([investigator_a, coordinator_a, outsider]),
     )
     def consent(icf_version, signed_at, obtained_by):
-        attempt(
+        assert_saved_or_refused(
             lambda: services.record_consent(
                 subject,
                 actor=coordinator_a,
@@ -192,7 +192,7 @@ def test_a_consent_change_or_withdrawal_with_any_values_saves_or_is_refused(
     @FUZZ
     @given(changes=changes_for(fields))
     def change(changes):
-        attempt(
+        assert_saved_or_refused(
             lambda: services.update_consent(
                 record,
                 actor=coordinator_a,
@@ -226,7 +226,7 @@ def test_a_steroid_course_with_any_values_saves_or_is_refused_field_by_field(
     def add(changes):
         if changes.get("ongoing", False) is None:
             changes["ongoing"] = False  # a checkbox is ticked or not
-        attempt(
+        assert_saved_or_refused(
             lambda: services.save_steroid_course(
                 subject, actor=coordinator_a, values={**valid, **changes}
             ),
@@ -299,7 +299,7 @@ def test_a_prior_regimen_with_any_values_saves_or_is_refused_field_by_field(
     @FUZZ
     @given(changes=changes_for([fields[name] for name in valid]))
     def add(changes):
-        attempt(
+        assert_saved_or_refused(
             lambda: services.save_prior_regimen(
                 subject, actor=coordinator_a, values={**valid, **changes}
             ),
