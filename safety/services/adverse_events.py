@@ -124,7 +124,9 @@ def _save(
     history = _history_for(existing, values)
     derived_values = {}
     if history:
-        derived_values = dict(zip(("worst_grade", "worst_grade_date"), _worst(history)))
+        derived_values = dict(
+            zip(("worst_grade", "worst_grade_date"), _worst(history), strict=True)
+        )
     if existing is None:
         event = records.create_record(
             AdverseEvent,
