@@ -20,7 +20,7 @@ APPEND_ONLY_MODELS = (AuditEvent, Signature, StudySettingsVersion, AuditAnchor, 
 
 
 def append_only_tables() -> list[str]:
-    """The tables whose rows are only ever inserted (guarded by triggers: records 0002/0004, studies 0003)."""
+    """The tables whose rows are only ever inserted (triggers: records 0002/0004, studies 0003)."""
     return [model._meta.db_table for model in APPEND_ONLY_MODELS]
 
 
