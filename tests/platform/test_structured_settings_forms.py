@@ -230,3 +230,39 @@ def test_the_data_manager_reads_the_structured_sections_without_inputs(client, s
     assert 'name="dlt_criteria-crs_dlt_grade"' not in html
     assert "CRS: DLT at grade" in html
     assert client.post(reverse(URL), table_post(study, "dose_levels", [])).status_code == 403
+
+
+def as_the_browser_posts(table_form) -> dict:
+    """Every input of a rendered table as a browser submits it untouched (selects: the shown
+    option, which is the first when none is chosen; unticked boxes: nothing)."""
+    from django import forms
+
+    data = {}
+    for name, value in table_form.rows.management_form.initial.items():
+        data[f"{table_form.rows.prefix}-{name}"] = value
+    for bound in [*table_form.form, *(b for row in table_form.rows for b in row)]:
+        value = bound.value()
+        if isinstance(bound.field.widget, forms.CheckboxInput):
+            if value:
+                data[bound.html_name] = "on"
+            continue
+        if value is None and isinstance(bound.field, forms.ChoiceField):
+            value = bound.field.choices[0][0]
+        data[bound.html_name] = "" if value is None else bound.field.widget.format_value(value)
+    return data
+
+
+@pytest.mark.parametrize("section", ["dose_levels", "visit_schedule", "approved_icf_versions"])
+def test_an_untouched_table_saved_as_the_browser_posts_it_keeps_the_rows(
+    client, study, study_admin, section
+):
+    """The empty row must post as empty (a preselected choice made it a row with errors)."""
+    client.force_login(study_admin)
+    page = client.get(reverse(URL))
+    data = as_the_browser_posts(section_form(page, section))
+    data[f"{section}-reason"] = "Re-saved unchanged"
+    response = client.post(reverse(URL), data)
+    assert response.status_code == 302, section_form(response, section).rows.errors
+    stored = _reloaded(study)
+    assert stored.settings == study.settings
+    assert stored.settings_version == study.settings_version  # nothing changed: no new version

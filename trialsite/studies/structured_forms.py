@@ -104,7 +104,8 @@ def _form_field(field: SettingField, *, help_text: str) -> forms.Field:
     if field.kind == "date":
         return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
     if field.kind == "choice":
-        return forms.ChoiceField(choices=[(c, c) for c in field.choices], **common)
+        # A blank first choice: the empty row to add one must post nothing to stay empty.
+        return forms.ChoiceField(choices=[("", "—"), *[(c, c) for c in field.choices]], **common)
     if field.kind == "choices":
         common["required"] = False
         return forms.MultipleChoiceField(
