@@ -266,3 +266,33 @@ def test_an_untouched_table_saved_as_the_browser_posts_it_keeps_the_rows(
     stored = _reloaded(study)
     assert stored.settings == study.settings
     assert stored.settings_version == study.settings_version  # nothing changed: no new version
+
+
+def test_a_problem_across_sections_and_a_stale_table_are_said_on_the_table(
+    client, study, study_admin
+):
+    from trialsite.studies import services
+
+    services.update_study_settings(
+        study,
+        actor=study_admin,
+        document={**study.settings, "dosing": {**study.settings["dosing"], "atd_levels": 2}},
+        expected_version=study.settings_version,
+        reason="Two ATD levels",
+    )
+    study = _reloaded(study)
+    client.force_login(study_admin)
+    rows = [dict(level) for level in study.settings["dose_levels"]]
+    few = [rows[0], *({**r, "DELETE": True} for r in rows[1:])]  # fewer levels than ATD uses
+    response = client.post(reverse(URL), table_post(study, "dose_levels", few))
+    assert response.status_code == 400
+    errors = " ".join(section_form(response, "dose_levels").non_field_errors())
+    assert "dosing.atd_levels" in errors
+    post = table_post(study, "dose_levels", rows)
+    post["dose_levels-version"] = study.settings_version - 1
+    response = client.post(reverse(URL), post)
+    assert response.status_code == 400
+    assert (
+        "reload to see their change" in section_form(response, "dose_levels").non_field_errors()[0]
+    )
+    assert _reloaded(study).settings == study.settings

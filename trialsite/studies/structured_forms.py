@@ -179,6 +179,8 @@ class ListSectionForm:
             {c.name: self._initial(c, row.get(c.name)) for c in self.columns} for row in rows
         ]
         self.rows = formset_class(data, initial=initial, prefix=f"{section.name}-rows")
+        self._ordered: list[forms.Form] = []
+        self._table_errors: list[str] = []  # the section's messages about no single row
         for row in self.rows.forms:
             if "DELETE" in row.fields:
                 row.fields["DELETE"].label = REMOVE
@@ -221,7 +223,11 @@ class ListSectionForm:
         return self.form.errors
 
     def non_field_errors(self):
-        return self.form.non_field_errors() + self.rows.non_form_errors()
+        return [
+            *self.form.non_field_errors(),
+            *self.rows.non_form_errors(),
+            *self._table_errors,
+        ]
 
     def is_valid(self) -> bool:
         form_ok = self.form.is_valid()
@@ -251,12 +257,10 @@ class ListSectionForm:
                 item[column.name] = _jsonable(column, row.cleaned_data.get(column.name))
         return item
 
-    def values(self) -> list[dict]:
-        return [self._item(row, i) for i, row in enumerate(self._ordered)]
-
     def parse(self) -> list[dict]:
+        """The section's new list from the valid rows (remembered to place the errors)."""
         self._ordered = self.kept_rows()
-        return self.values()
+        return [self._item(row, i) for i, row in enumerate(self._ordered)]
 
     def add_service_errors(self, exc: ValidationError, values: list[dict]) -> None:
         """The section's message on the row and column it is about; others on the table."""
@@ -270,17 +274,12 @@ class ListSectionForm:
             elif key == self.section.name:
                 index = failing_row(self.section, values)
                 if index is None:
-                    self.rows._non_form_errors = self.rows.error_class(
-                        list(self.rows.non_form_errors()) + messages
-                    )
+                    self._table_errors += messages
                     continue
-                row = self._ordered[index]
                 column = _name_in(" ".join(messages), [c.name for c in self.columns])
-                row.add_error(column, messages)
+                self._ordered[index].add_error(column, messages)
             else:
-                self.rows._non_form_errors = self.rows.error_class(
-                    list(self.rows.non_form_errors()) + [f"{key}: {m}" for m in messages]
-                )
+                self._table_errors += [f"{key}: {m}" for m in messages]
 
 
 # --- Objects: labelled fields in groups ------------------------------------------------------
