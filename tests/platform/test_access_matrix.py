@@ -150,6 +150,7 @@ def url_of(page: str, world: dict) -> str:
         "enrollment:confirm": [subject.pk],
         "enrollment:screen-failure": [subject.pk],
         "enrollment:reverse-screen-failure": [subject.pk],
+        "enrollment:reverse-withdrawal": [subject.pk],
         "enrollment:rescreen": [subject.pk],
         "records:query": [world["query"].pk],
         "records:query-action": [world["query"].pk, param],
