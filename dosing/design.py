@@ -330,6 +330,11 @@ class ResultTable:
     settings_version: int
 
     @property
+    def has_grade2(self) -> bool:
+        """Whether a related grade-2 probability was typed (the table then shows it)."""
+        return any(row.p_grade2 for row in self.rows)
+
+    @property
     def simulated(self) -> bool:
         return self.method == "simulation"
 

@@ -434,3 +434,18 @@ def test_any_probabilities_give_a_table_that_sums_to_1(p):
     assert form.is_valid(), form.errors
     table = design.exact_table(sd, form.inputs())
     assert sum(r.p_select for r in table.rows) + table.no_mtd.p_select == pytest.approx(1)
+
+
+def test_a_grade_2_probability_at_an_atd_level_changes_the_table_and_is_shown(client):
+    """ATD at DL1: a related grade 2 there triggers the 3+3 at DL1 (RULES.md §4.2)."""
+    study = StudyFactory(
+        settings_document={"dose_levels": THREE_LEVELS, "dosing": {"atd_levels": 1}}
+    )
+    client.force_login(member(study))
+    without = client.post(URL, post([0, 0, 0])).context["table"]
+    response = client.post(URL, {**post([0, 0, 0]), "p_grade2_1": "1"})
+    table = response.context["table"]
+    assert [r.subjects for r in without.rows] == [1, 3, 6]
+    assert [r.subjects for r in table.rows] == [3, 3, 6]  # the trigger expands DL1 to 3
+    assert table.has_grade2 and not without.has_grade2
+    assert "P(related grade 2)" in response.content.decode()
