@@ -8,8 +8,8 @@ the engine's ``EscalationDesign``. The numbers come only from ``dosing.rules.
 operating_characteristics`` (Storer 1989): this module chooses where it runs and lays its
 answer out as a table, a chart and a CSV; it computes no statistic of its own.
 
-Where it runs: the exact enumeration of a small design answers within the request (measured in
-docs/rules/escalation.md: at most about 2 s for 5 levels with 2 ATD levels); a larger exact
+Where it runs: the exact enumeration of a small design answers within the request
+(``EXACT_ON_PAGE_MAX_SIZE``, measured in docs/rules/escalation.md); a larger exact
 enumeration and every simulation run as a *design run*, a job kept in the cache
 (``JOB_TTL_SECONDS``) and computed by ``dosing.design_tasks.run_design_job``, whose progress the
 page polls. A run is not clinical data: no subject is in it, only the settings it was started
@@ -32,10 +32,10 @@ from dosing import rules
 from trialsite import clock
 from trialsite.charts import Chart, Series
 
-#: Exact enumeration in the request only up to this size (measured, docs/rules/escalation.md):
-#: the number of trial paths grows with the levels and, faster, with the ATD levels.
-EXACT_ON_PAGE_MAX_LEVELS = 5
-EXACT_ON_PAGE_MAX_ATD_LEVELS = 2
+#: Exact enumeration in the request only while dose levels + ATD levels <= this (measured in
+#: docs/rules/escalation.md: the trial paths grow with the levels and faster with ATD levels;
+#: 5 levels plain 3+3 or 4 with 2 ATD take about a second, 5 with 2 ATD several seconds).
+EXACT_ON_PAGE_MAX_SIZE = 6
 #: Simulation defaults and bounds shown on the form (the seed is the engine's and the
 #: ``manage.py escalation --oc-seed`` default, so the command reproduces the page).
 DEFAULT_TRIALS = 10_000
@@ -116,10 +116,7 @@ class StudyDesign:
     @property
     def exact_on_page(self) -> bool:
         """Small enough for the exact enumeration within the request."""
-        return (
-            self.num_levels <= EXACT_ON_PAGE_MAX_LEVELS
-            and len(self.atd_levels) <= EXACT_ON_PAGE_MAX_ATD_LEVELS
-        )
+        return self.num_levels + len(self.atd_levels) <= EXACT_ON_PAGE_MAX_SIZE
 
     @property
     def summary(self) -> list[str]:

@@ -313,15 +313,22 @@ def test_the_engine_reports_simulation_progress_without_changing_the_result():
 
 
 def test_a_large_design_runs_its_exact_enumeration_as_a_run(client):
-    levels = [{"level": n, "label": f"DL{n}", "dose_cells_per_kg": n * 1e6} for n in range(1, 7)]
-    study = StudyFactory(settings_document={"dose_levels": levels, "dosing": {"atd_levels": 0}})
+    """5 levels with 2 ATD levels: several seconds exactly, so a run with a progress page."""
+    levels = [{"level": n, "label": f"DL{n}", "dose_cells_per_kg": n * 1e6} for n in range(1, 6)]
+    study = StudyFactory(settings_document={"dose_levels": levels, "dosing": {"atd_levels": 2}})
     client.force_login(member(study))
-    response = client.post(URL, post([1, 1, 1, 1, 1, 1]))
+    assert not client.get(URL).context["sd"].exact_on_page
+    response = client.post(URL, post([1, 1, 1, 1, 1]))
     assert response.status_code == 302
     page = client.get(response["Location"])
     table = page.context["table"]
     assert table.method == "exact" and table.no_mtd.p_select == 1
+    assert [r.subjects for r in table.rows] == [3, 0, 0, 0, 0]  # the ATD DLT, then 2 more
     assert "Exact: " in page.content.decode()
+
+
+def test_a_small_design_is_computed_on_the_page(client, plain_study):
+    assert design.study_design(plain_study).exact_on_page  # 3 levels, no ATD
 
 
 def test_a_run_belongs_to_its_study(client, plain_study):
