@@ -57,14 +57,18 @@ def design_page(request):
     if bound:
         if form.is_valid():
             inputs = form.inputs()
-            if inputs.method == "exact" and sd.exact_on_page:
-                table = design.exact_table(sd, inputs)
-                csv_url = f"{reverse('design:exact-csv')}?{urlencode(form.query_values())}"
-            else:
-                job_id = design.create_run(sd, actor=request.user, inputs=inputs)
-                design_tasks.run_design_job.delay(job_id)
-                return redirect("design:run", job_id=job_id)
-        else:
+            try:
+                if inputs.method == "exact" and sd.exact_on_page:
+                    table = design.exact_table(sd, inputs)
+                    query = urlencode(form.query_values())
+                    csv_url = f"{reverse('design:exact-csv')}?{query}"
+                else:
+                    job_id = design.create_run(sd, actor=request.user, inputs=inputs)
+                    design_tasks.run_design_job.delay(job_id)
+                    return redirect("design:run", job_id=job_id)
+            except ValueError as exc:  # the engine's own check of the inputs (a second line)
+                form.add_error(None, str(exc))
+        if form.errors:
             status = 400
     context = {
         "study": study,
