@@ -32,6 +32,11 @@ class DosingConfig(AppConfig):
         )
         register_document_check(check_atd_levels)
 
+        from dosing import design_tasks, design_views  # noqa: F401  (the design run's task)
+        from trialsite import navigation
+
+        navigation.register(design_views.NAV_ITEM)
+
 
 def check_atd_levels(document: dict) -> dict[str, str]:
     """The design must build with the study's number of dose levels (ATD within them)."""
