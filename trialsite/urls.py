@@ -34,6 +34,7 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("subjects/", include("enrollment.urls")),
+    path("subjects/", include("dosing.urls")),
     path("", include("trialsite.records.urls")),
     path("api/", include("trialsite.api.urls")),
     path("admin/", admin.site.urls),
