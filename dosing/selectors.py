@@ -229,7 +229,7 @@ _FIRST_CONSENT = Subquery(
 def study_records(model: type, study, user) -> QuerySet:
     """One study's ``model`` records the user may read, by site, with the subject and the first
     consent (for de-identified dates) in the same query; a fixed order."""
-    rows = model.objects.filter(study=study).select_related("subject", "subject__site")
+    rows = model.objects.filter(study=study).select_related("study", "subject", "subject__site")
     if model is CohortAssignment:
         rows = rows.select_related("dose_level")
     rows = permissions.scope_by_site(

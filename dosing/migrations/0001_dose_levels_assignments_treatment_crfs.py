@@ -7,182 +7,791 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('enrollment', '0007_screening_crf_verbose_names'),
-        ('studies', '0002_membership_changes'),
+        ("enrollment", "0007_screening_crf_verbose_names"),
+        ("studies", "0002_membership_changes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DoseLevel',
+            name="DoseLevel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('level', models.SmallIntegerField(verbose_name='level')),
-                ('label', models.CharField(max_length=20, verbose_name='label')),
-                ('dose_cells_per_kg', models.FloatField(verbose_name='dose (CAR-T cells/kg)')),
-                ('is_active', models.BooleanField(default=True, verbose_name='configured')),
-                ('settings_version', models.PositiveIntegerField(default=0)),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='dose_levels', to='studies.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("level", models.SmallIntegerField(verbose_name="level")),
+                ("label", models.CharField(max_length=20, verbose_name="label")),
+                ("dose_cells_per_kg", models.FloatField(verbose_name="dose (CAR-T cells/kg)")),
+                ("is_active", models.BooleanField(default=True, verbose_name="configured")),
+                ("settings_version", models.PositiveIntegerField(default=0)),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="dose_levels",
+                        to="studies.study",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['study', 'level'],
+                "ordering": ["study", "level"],
             },
         ),
         migrations.CreateModel(
-            name='CohortAssignment',
+            name="CohortAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('verified', 'Source-verified'), ('signed', 'Signed'), ('locked', 'Locked')], default='draft', max_length=12, verbose_name='status')),
-                ('version', models.PositiveIntegerField(default=1, verbose_name='version')),
-                ('created_at', models.DateTimeField(verbose_name='created at')),
-                ('updated_at', models.DateTimeField(verbose_name='updated at')),
-                ('phase', models.CharField(choices=[('ATD', 'Accelerated titration (ATD)'), ('3+3', '3+3')], max_length=4, verbose_name='phase')),
-                ('cohort_number', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(20)], verbose_name='cohort number at this level')),
-                ('assigned_at', models.DateTimeField(editable=False, verbose_name='assigned at')),
-                ('is_active', models.BooleanField(default=True, editable=False, verbose_name='active')),
-                ('ended_reason', models.CharField(blank=True, editable=False, max_length=200, verbose_name='reason ended')),
-                ('assigned_by', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='assigned by')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.study')),
-                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='enrollment.subject')),
-                ('updated_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('visit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='enrollment.visit')),
-                ('dose_level', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='dosing.doselevel', verbose_name='dose level')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted"),
+                            ("verified", "Source-verified"),
+                            ("signed", "Signed"),
+                            ("locked", "Locked"),
+                        ],
+                        default="draft",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=1, verbose_name="version")),
+                ("created_at", models.DateTimeField(verbose_name="created at")),
+                ("updated_at", models.DateTimeField(verbose_name="updated at")),
+                (
+                    "phase",
+                    models.CharField(
+                        choices=[("ATD", "Accelerated titration (ATD)"), ("3+3", "3+3")],
+                        max_length=4,
+                        verbose_name="phase",
+                    ),
+                ),
+                (
+                    "cohort_number",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(20),
+                        ],
+                        verbose_name="cohort number at this level",
+                    ),
+                ),
+                ("assigned_at", models.DateTimeField(editable=False, verbose_name="assigned at")),
+                (
+                    "is_active",
+                    models.BooleanField(default=True, editable=False, verbose_name="active"),
+                ),
+                (
+                    "ended_reason",
+                    models.CharField(
+                        blank=True, editable=False, max_length=200, verbose_name="reason ended"
+                    ),
+                ),
+                (
+                    "assigned_by",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="assigned by",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="studies.study",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="enrollment.subject",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="enrollment.visit",
+                    ),
+                ),
+                (
+                    "dose_level",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assignments",
+                        to="dosing.doselevel",
+                        verbose_name="dose level",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['dose_level__level', 'cohort_number', 'assigned_at'],
+                "ordering": ["dose_level__level", "cohort_number", "assigned_at"],
             },
         ),
         migrations.CreateModel(
-            name='Infusion',
+            name="Infusion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('verified', 'Source-verified'), ('signed', 'Signed'), ('locked', 'Locked')], default='draft', max_length=12, verbose_name='status')),
-                ('version', models.PositiveIntegerField(default=1, verbose_name='version')),
-                ('created_at', models.DateTimeField(verbose_name='created at')),
-                ('updated_at', models.DateTimeField(verbose_name='updated at')),
-                ('infusion_start', models.DateTimeField(verbose_name='infusion start (date and time)')),
-                ('weight_kg', models.DecimalField(blank=True, decimal_places=1, max_digits=5, null=True, validators=[django.core.validators.MinValueValidator(20), django.core.validators.MaxValueValidator(300)], verbose_name='weight for dosing (kg)')),
-                ('planned_dose_cells_per_kg', models.FloatField(editable=False, verbose_name='planned dose (CAR-T cells/kg)')),
-                ('total_car_t_cells_1e6', models.DecimalField(decimal_places=2, max_digits=9, validators=[django.core.validators.MinValueValidator(0)], verbose_name='total CAR-T cells infused (×10⁶)')),
-                ('number_of_bags', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(10)], verbose_name='number of bags')),
-                ('premedication_given', models.BooleanField(blank=True, null=True, verbose_name='premedication given')),
-                ('premedication', models.CharField(blank=True, help_text='e.g. paracetamol 650 mg PO, diphenhydramine 25 mg IV', max_length=200, verbose_name='premedication')),
-                ('infusion_reaction', models.BooleanField(blank=True, null=True, verbose_name='infusion reaction')),
-                ('infusion_reaction_details', models.CharField(blank=True, max_length=300, verbose_name='infusion reaction: signs, grade, treatment')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.study')),
-                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='enrollment.subject')),
-                ('updated_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('visit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='enrollment.visit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted"),
+                            ("verified", "Source-verified"),
+                            ("signed", "Signed"),
+                            ("locked", "Locked"),
+                        ],
+                        default="draft",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=1, verbose_name="version")),
+                ("created_at", models.DateTimeField(verbose_name="created at")),
+                ("updated_at", models.DateTimeField(verbose_name="updated at")),
+                (
+                    "infusion_start",
+                    models.DateTimeField(verbose_name="infusion start (date and time)"),
+                ),
+                (
+                    "weight_kg",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=1,
+                        max_digits=5,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(20),
+                            django.core.validators.MaxValueValidator(300),
+                        ],
+                        verbose_name="weight for dosing (kg)",
+                    ),
+                ),
+                (
+                    "planned_dose_cells_per_kg",
+                    models.FloatField(editable=False, verbose_name="planned dose (CAR-T cells/kg)"),
+                ),
+                (
+                    "total_car_t_cells_1e6",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=9,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="total CAR-T cells infused (×10⁶)",
+                    ),
+                ),
+                (
+                    "number_of_bags",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(10),
+                        ],
+                        verbose_name="number of bags",
+                    ),
+                ),
+                (
+                    "premedication_given",
+                    models.BooleanField(blank=True, null=True, verbose_name="premedication given"),
+                ),
+                (
+                    "premedication",
+                    models.CharField(
+                        blank=True,
+                        help_text="e.g. paracetamol 650 mg PO, diphenhydramine 25 mg IV",
+                        max_length=200,
+                        verbose_name="premedication",
+                    ),
+                ),
+                (
+                    "infusion_reaction",
+                    models.BooleanField(blank=True, null=True, verbose_name="infusion reaction"),
+                ),
+                (
+                    "infusion_reaction_details",
+                    models.CharField(
+                        blank=True,
+                        max_length=300,
+                        verbose_name="infusion reaction: signs, grade, treatment",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="studies.study",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="enrollment.subject",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="enrollment.visit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'CAR-T infusion',
+                "verbose_name": "CAR-T infusion",
             },
         ),
         migrations.CreateModel(
-            name='Lymphodepletion',
+            name="Lymphodepletion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('verified', 'Source-verified'), ('signed', 'Signed'), ('locked', 'Locked')], default='draft', max_length=12, verbose_name='status')),
-                ('version', models.PositiveIntegerField(default=1, verbose_name='version')),
-                ('created_at', models.DateTimeField(verbose_name='created at')),
-                ('updated_at', models.DateTimeField(verbose_name='updated at')),
-                ('planned_infusion_date', models.DateField(verbose_name='planned infusion date')),
-                ('start_date', models.DateField(verbose_name='first day of lymphodepletion')),
-                ('regimen', models.CharField(choices=[('flu_cy', 'Fludarabine + cyclophosphamide')], default='flu_cy', max_length=10, verbose_name='regimen')),
-                ('height_cm', models.DecimalField(decimal_places=1, max_digits=5, validators=[django.core.validators.MinValueValidator(50), django.core.validators.MaxValueValidator(250)], verbose_name='height (cm)')),
-                ('weight_kg', models.DecimalField(decimal_places=1, max_digits=5, validators=[django.core.validators.MinValueValidator(20), django.core.validators.MaxValueValidator(300)], verbose_name='weight (kg)')),
-                ('fludarabine_mg_m2_day_minus5', models.DecimalField(blank=True, decimal_places=1, help_text='mg/m²; leave empty if not given that day.', max_digits=6, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(60)], verbose_name='fludarabine, Day −5 (mg/m²)')),
-                ('fludarabine_mg_m2_day_minus4', models.DecimalField(blank=True, decimal_places=1, help_text='mg/m²; leave empty if not given that day.', max_digits=6, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(60)], verbose_name='fludarabine, Day −4 (mg/m²)')),
-                ('fludarabine_mg_m2_day_minus3', models.DecimalField(blank=True, decimal_places=1, help_text='mg/m²; leave empty if not given that day.', max_digits=6, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(60)], verbose_name='fludarabine, Day −3 (mg/m²)')),
-                ('cyclophosphamide_mg_m2_day_minus5', models.DecimalField(blank=True, decimal_places=1, help_text='mg/m²; leave empty if not given that day.', max_digits=6, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1500)], verbose_name='cyclophosphamide, Day −5 (mg/m²)')),
-                ('cyclophosphamide_mg_m2_day_minus4', models.DecimalField(blank=True, decimal_places=1, help_text='mg/m²; leave empty if not given that day.', max_digits=6, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1500)], verbose_name='cyclophosphamide, Day −4 (mg/m²)')),
-                ('cyclophosphamide_mg_m2_day_minus3', models.DecimalField(blank=True, decimal_places=1, help_text='mg/m²; leave empty if not given that day.', max_digits=6, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1500)], verbose_name='cyclophosphamide, Day −3 (mg/m²)')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.study')),
-                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='enrollment.subject')),
-                ('updated_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('visit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='enrollment.visit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted"),
+                            ("verified", "Source-verified"),
+                            ("signed", "Signed"),
+                            ("locked", "Locked"),
+                        ],
+                        default="draft",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=1, verbose_name="version")),
+                ("created_at", models.DateTimeField(verbose_name="created at")),
+                ("updated_at", models.DateTimeField(verbose_name="updated at")),
+                ("planned_infusion_date", models.DateField(verbose_name="planned infusion date")),
+                ("start_date", models.DateField(verbose_name="first day of lymphodepletion")),
+                (
+                    "regimen",
+                    models.CharField(
+                        choices=[("flu_cy", "Fludarabine + cyclophosphamide")],
+                        default="flu_cy",
+                        max_length=10,
+                        verbose_name="regimen",
+                    ),
+                ),
+                (
+                    "height_cm",
+                    models.DecimalField(
+                        decimal_places=1,
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(50),
+                            django.core.validators.MaxValueValidator(250),
+                        ],
+                        verbose_name="height (cm)",
+                    ),
+                ),
+                (
+                    "weight_kg",
+                    models.DecimalField(
+                        decimal_places=1,
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(20),
+                            django.core.validators.MaxValueValidator(300),
+                        ],
+                        verbose_name="weight (kg)",
+                    ),
+                ),
+                (
+                    "fludarabine_mg_m2_day_minus5",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=1,
+                        help_text="mg/m²; leave empty if not given that day.",
+                        max_digits=6,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(60),
+                        ],
+                        verbose_name="fludarabine, Day −5 (mg/m²)",
+                    ),
+                ),
+                (
+                    "fludarabine_mg_m2_day_minus4",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=1,
+                        help_text="mg/m²; leave empty if not given that day.",
+                        max_digits=6,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(60),
+                        ],
+                        verbose_name="fludarabine, Day −4 (mg/m²)",
+                    ),
+                ),
+                (
+                    "fludarabine_mg_m2_day_minus3",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=1,
+                        help_text="mg/m²; leave empty if not given that day.",
+                        max_digits=6,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(60),
+                        ],
+                        verbose_name="fludarabine, Day −3 (mg/m²)",
+                    ),
+                ),
+                (
+                    "cyclophosphamide_mg_m2_day_minus5",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=1,
+                        help_text="mg/m²; leave empty if not given that day.",
+                        max_digits=6,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(1500),
+                        ],
+                        verbose_name="cyclophosphamide, Day −5 (mg/m²)",
+                    ),
+                ),
+                (
+                    "cyclophosphamide_mg_m2_day_minus4",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=1,
+                        help_text="mg/m²; leave empty if not given that day.",
+                        max_digits=6,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(1500),
+                        ],
+                        verbose_name="cyclophosphamide, Day −4 (mg/m²)",
+                    ),
+                ),
+                (
+                    "cyclophosphamide_mg_m2_day_minus3",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=1,
+                        help_text="mg/m²; leave empty if not given that day.",
+                        max_digits=6,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(1500),
+                        ],
+                        verbose_name="cyclophosphamide, Day −3 (mg/m²)",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="studies.study",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="enrollment.subject",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="enrollment.visit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'lymphodepletion',
+                "verbose_name": "lymphodepletion",
             },
         ),
         migrations.CreateModel(
-            name='ProductRelease',
+            name="ProductRelease",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('verified', 'Source-verified'), ('signed', 'Signed'), ('locked', 'Locked')], default='draft', max_length=12, verbose_name='status')),
-                ('version', models.PositiveIntegerField(default=1, verbose_name='version')),
-                ('created_at', models.DateTimeField(verbose_name='created at')),
-                ('updated_at', models.DateTimeField(verbose_name='updated at')),
-                ('lot_number', models.CharField(max_length=40, verbose_name='lot number')),
-                ('release_date', models.DateField(verbose_name='release date')),
-                ('viability_pct', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)], verbose_name='viability (%)')),
-                ('car_positive_pct', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)], verbose_name='CAR+ cells (%)')),
-                ('total_viable_car_t_cells_1e6', models.DecimalField(blank=True, decimal_places=2, max_digits=9, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='total viable CAR-T cells (×10⁶)')),
-                ('release_result', models.CharField(choices=[('pass', 'Pass: released'), ('fail', 'Fail: not released')], max_length=4, verbose_name='release result')),
-                ('failed_test', models.CharField(blank=True, choices=[('sterility', 'Sterility'), ('endotoxin', 'Endotoxin'), ('mycoplasma', 'Mycoplasma'), ('viability', 'Viability'), ('car_expression', 'CAR expression'), ('identity', 'Identity'), ('potency', 'Potency'), ('rcl', 'Replication-competent lentivirus'), ('cell_dose', 'Cell number (dose not reachable)'), ('other', 'Other')], max_length=20, verbose_name='failed test')),
-                ('failed_test_detail', models.CharField(blank=True, max_length=200, verbose_name='failure detail')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.study')),
-                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='enrollment.subject')),
-                ('updated_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('visit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='enrollment.visit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted"),
+                            ("verified", "Source-verified"),
+                            ("signed", "Signed"),
+                            ("locked", "Locked"),
+                        ],
+                        default="draft",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=1, verbose_name="version")),
+                ("created_at", models.DateTimeField(verbose_name="created at")),
+                ("updated_at", models.DateTimeField(verbose_name="updated at")),
+                ("lot_number", models.CharField(max_length=40, verbose_name="lot number")),
+                ("release_date", models.DateField(verbose_name="release date")),
+                (
+                    "viability_pct",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=5,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                        verbose_name="viability (%)",
+                    ),
+                ),
+                (
+                    "car_positive_pct",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=5,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                        verbose_name="CAR+ cells (%)",
+                    ),
+                ),
+                (
+                    "total_viable_car_t_cells_1e6",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=9,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="total viable CAR-T cells (×10⁶)",
+                    ),
+                ),
+                (
+                    "release_result",
+                    models.CharField(
+                        choices=[("pass", "Pass: released"), ("fail", "Fail: not released")],
+                        max_length=4,
+                        verbose_name="release result",
+                    ),
+                ),
+                (
+                    "failed_test",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("sterility", "Sterility"),
+                            ("endotoxin", "Endotoxin"),
+                            ("mycoplasma", "Mycoplasma"),
+                            ("viability", "Viability"),
+                            ("car_expression", "CAR expression"),
+                            ("identity", "Identity"),
+                            ("potency", "Potency"),
+                            ("rcl", "Replication-competent lentivirus"),
+                            ("cell_dose", "Cell number (dose not reachable)"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                        verbose_name="failed test",
+                    ),
+                ),
+                (
+                    "failed_test_detail",
+                    models.CharField(blank=True, max_length=200, verbose_name="failure detail"),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="studies.study",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="enrollment.subject",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="enrollment.visit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'product release',
+                "verbose_name": "product release",
             },
         ),
         migrations.CreateModel(
-            name='Apheresis',
+            name="Apheresis",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('verified', 'Source-verified'), ('signed', 'Signed'), ('locked', 'Locked')], default='draft', max_length=12, verbose_name='status')),
-                ('version', models.PositiveIntegerField(default=1, verbose_name='version')),
-                ('created_at', models.DateTimeField(verbose_name='created at')),
-                ('updated_at', models.DateTimeField(verbose_name='updated at')),
-                ('apheresis_date', models.DateField(verbose_name='apheresis date')),
-                ('centre', models.CharField(max_length=120, verbose_name='apheresis centre')),
-                ('volume_processed_l', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='blood volume processed (L)')),
-                ('wbc_collected_10e9', models.DecimalField(blank=True, decimal_places=2, help_text='Where the centre reports it.', max_digits=7, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='WBC collected (×10⁹)')),
-                ('cd3_collected_10e9', models.DecimalField(blank=True, decimal_places=2, help_text='Where the centre reports it.', max_digits=7, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='CD3+ cells collected (×10⁹)')),
-                ('product_shipped_date', models.DateField(blank=True, null=True, verbose_name='date shipped to manufacturing')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.study')),
-                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='enrollment.subject')),
-                ('updated_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('visit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='enrollment.visit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted"),
+                            ("verified", "Source-verified"),
+                            ("signed", "Signed"),
+                            ("locked", "Locked"),
+                        ],
+                        default="draft",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=1, verbose_name="version")),
+                ("created_at", models.DateTimeField(verbose_name="created at")),
+                ("updated_at", models.DateTimeField(verbose_name="updated at")),
+                ("apheresis_date", models.DateField(verbose_name="apheresis date")),
+                ("centre", models.CharField(max_length=120, verbose_name="apheresis centre")),
+                (
+                    "volume_processed_l",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=5,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="blood volume processed (L)",
+                    ),
+                ),
+                (
+                    "wbc_collected_10e9",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="Where the centre reports it.",
+                        max_digits=7,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="WBC collected (×10⁹)",
+                    ),
+                ),
+                (
+                    "cd3_collected_10e9",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="Where the centre reports it.",
+                        max_digits=7,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="CD3+ cells collected (×10⁹)",
+                    ),
+                ),
+                (
+                    "product_shipped_date",
+                    models.DateField(
+                        blank=True, null=True, verbose_name="date shipped to manufacturing"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="studies.study",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="enrollment.subject",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="enrollment.visit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'apheresis',
-                'verbose_name_plural': 'apheresis',
-                'constraints': [models.UniqueConstraint(fields=('subject',), name='one_apheresis')],
+                "verbose_name": "apheresis",
+                "verbose_name_plural": "apheresis",
+                "constraints": [models.UniqueConstraint(fields=("subject",), name="one_apheresis")],
             },
         ),
         migrations.AddConstraint(
-            model_name='doselevel',
-            constraint=models.UniqueConstraint(fields=('study', 'level'), name='dose_level_unique'),
+            model_name="doselevel",
+            constraint=models.UniqueConstraint(fields=("study", "level"), name="dose_level_unique"),
         ),
         migrations.AddConstraint(
-            model_name='cohortassignment',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_active', True)), fields=('subject',), name='one_active_assignment'),
+            model_name="cohortassignment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_active", True)),
+                fields=("subject",),
+                name="one_active_assignment",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='infusion',
-            constraint=models.UniqueConstraint(fields=('subject',), name='one_infusion'),
+            model_name="infusion",
+            constraint=models.UniqueConstraint(fields=("subject",), name="one_infusion"),
         ),
         migrations.AddConstraint(
-            model_name='lymphodepletion',
-            constraint=models.UniqueConstraint(fields=('subject',), name='one_lymphodepletion'),
+            model_name="lymphodepletion",
+            constraint=models.UniqueConstraint(fields=("subject",), name="one_lymphodepletion"),
         ),
         migrations.AddConstraint(
-            model_name='productrelease',
-            constraint=models.UniqueConstraint(fields=('subject',), name='one_product_release'),
+            model_name="productrelease",
+            constraint=models.UniqueConstraint(fields=("subject",), name="one_product_release"),
         ),
     ]
