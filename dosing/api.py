@@ -164,13 +164,14 @@ class SubjectDosingCrfApi(GenericAPIView):
         values = dict(parser.validated_data)
         version = values.pop("version", None)
         reason = values.pop("reason", "")
+        # A PUT names the subject's one record: once it exists, the version read is required
+        # (428 without it, 409 when stale). The service reads it again under the subject lock.
         existing = model.objects.filter(subject=subject).first()
-        # The service reads the record again under the subject's lock and compares versions.
         record = service(
             subject,
             actor=request.user,
             values=values,
-            record=existing if version is not None else None,
+            record=existing,
             expected_version=version,
             reason=reason,
         )

@@ -107,7 +107,11 @@ def treatment_state(subject: Subject) -> TreatmentState:
     """One subject's treatment records and prerequisites (a fixed number of queries)."""
     found = {CohortAssignment: active_assignment(subject)}
     for model in STEPS[1:]:
-        found[model] = model.objects.filter(subject=subject).select_related("updated_by").first()
+        found[model] = (
+            model.objects.filter(subject=subject)
+            .select_related("updated_by", "visit", "study", "subject")
+            .first()
+        )
     return TreatmentState(
         subject=subject,
         withdrawn=enrollment.data_entry_blocked(subject),
