@@ -113,8 +113,8 @@ class DosingListApi(GenericAPIView):
     queryset = CohortAssignment.objects.none()  # for the schema; rows come from the selector
 
     @extend_schema(operation_id="dosing_list", responses=OpenApiTypes.OBJECT)
-    def get(self, request, study_id: int, resource: str):
-        model = RESOURCES.get(resource)
+    def get(self, request, study_id: int, crf: str):
+        model = RESOURCES.get(crf)
         if model is None:
             raise Http404
         study = get_object_or_404(permissions.studies_for(request.user), pk=study_id)
@@ -182,7 +182,9 @@ class SubjectDosingCrfApi(GenericAPIView):
 
 
 class AssignmentInput(serializers.Serializer):
-    dose_level = serializers.IntegerField(help_text="The level number (1 = DL1, 0 = DL-1).")
+    dose_level = serializers.IntegerField(
+        min_value=0, max_value=50, help_text="The level number (1 = DL1, 0 = DL-1)."
+    )
     phase = serializers.ChoiceField(choices=Phase.choices)
     cohort_number = serializers.IntegerField(min_value=1, max_value=20)
 

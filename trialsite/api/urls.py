@@ -28,7 +28,7 @@ urlpatterns = [
         name="subject-screening-crf",
     ),
     path(
-        "v1/studies/<int:study_id>/dosing/<slug:resource>/",
+        "v1/studies/<int:study_id>/dosing/<slug:crf>/",
         dosing_api.DosingListApi.as_view(),
         name="dosing-list",
     ),
