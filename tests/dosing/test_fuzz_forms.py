@@ -11,6 +11,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from dosing import services
 from dosing.forms import ApheresisForm, InfusionForm, LymphodepletionForm, ProductReleaseForm
 from tests.dosing_data import (
     DAYS_TO_INFUSION,
@@ -45,6 +46,7 @@ def test_any_text_in_the_apheresis_and_lymphodepletion_pages_never_gives_a_serve
         posted(apheresis_values(today)),
         ApheresisForm,
     )
+    services.save_apheresis(subject, actor=coordinator_a, values=apheresis_values(today))
     day0 = today + dt.timedelta(days=5)
     assert_no_server_error_for_any_post(
         client,
@@ -70,8 +72,6 @@ def test_any_text_in_the_release_and_infusion_pages_never_gives_a_server_error(
         )
     other = confirmed_subject(site_a, coordinator_a, investigator_a)
     with clock.freeze(clock.today() + dt.timedelta(days=1)):
-        from dosing import services
-
         services.save_apheresis(other, actor=coordinator_a, values=apheresis_values(clock.today()))
         assert_no_server_error_for_any_post(
             client,
