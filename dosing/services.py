@@ -104,11 +104,17 @@ def sync_dose_levels(study, *, actor=None, reason: str = "") -> list[DoseLevel]:
             or not row.is_active
         )
         if changed:
-            row.label = item["label"]
-            row.dose_cells_per_kg = float(item["dose_cells_per_kg"])
-            row.is_active = True
-            row.settings_version = version
-            row.save()
+            # update_or_create: two first uses at once meet on the unique (study, level).
+            DoseLevel.objects.update_or_create(
+                study=study,
+                level=level,
+                defaults={
+                    "label": item["label"],
+                    "dose_cells_per_kg": float(item["dose_cells_per_kg"]),
+                    "is_active": True,
+                    "settings_version": version,
+                },
+            )
     for level, row in existing.items():
         if level not in wanted and row.is_active:
             row.is_active = False
@@ -133,7 +139,7 @@ active_assignment = selectors.active_assignment
 _local_date = selectors.local_date
 
 
-def _require_confirmed(subject: Subject, field: str = "__all__") -> dt.date:
+def _require_confirmed(subject: Subject) -> dt.date:
     enrollment.require_data_entry(subject)
     if enrollment_selectors.active_consent(subject) is None:
         raise ValidationError(NO_CONSENT, code="no_consent")
