@@ -93,6 +93,7 @@ def deidentified(record) -> dict:
     signed = getattr(record, "first_consent_at", None)
     anchor = timezone.localtime(signed).date() if signed else None
     body = {"id": record.pk, "subject": str(record.subject), "subject_id": record.subject_id}
+    values = record.content_values()
     for field in type(record).content_fields():
         if field.name in _USER_FIELDS or field.name in ("subject", "visit"):
             continue
@@ -103,7 +104,7 @@ def deidentified(record) -> dict:
         elif isinstance(field, models.DateField):
             body[f"{field.name}_days_from_consent"] = deidentify.days_from(anchor, value)
         else:
-            body[field.name] = record.content_values()[field.name]
+            body[field.name] = values[field.name]
     return {**body, **_derived(record), "version": record.version, "status": record.status}
 
 
