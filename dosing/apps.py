@@ -31,6 +31,34 @@ class DosingConfig(AppConfig):
             )
         )
         register_document_check(check_atd_levels)
+        register_section(
+            SettingsSection(
+                name="dosing_crf",
+                label="Dosing CRFs: dose tolerance, BSA formula, DL-1 dose",
+                defaults=dict(rules.DOSING_CRF_DEFAULTS),
+                choices=dict(rules.DOSING_CRF_CHOICES),
+                check=rules.validate_dosing_crf_settings,
+                ranges=dict(rules.DOSING_CRF_RANGES),
+                help=dict(rules.DOSING_CRF_HELP),
+                source=rules.__name__,
+            )
+        )
+        register_document_check(check_dl_minus1_dose)
+
+        from dosing import services
+        from trialsite.studies.study_settings import register_change_hook
+
+        register_change_hook(services.sync_dose_levels)
+        _register_expected_forms()
+
+        from dosing import views
+        from enrollment import subject_sections
+
+        subject_sections.register(
+            subject_sections.SubjectSection(
+                "treatment", "dosing/_treatment_section.html", views.treatment_section, order=20
+            )
+        )
 
         from dosing import design_tasks, design_views  # noqa: F401  (the design run's task)
         from trialsite import navigation
@@ -48,3 +76,36 @@ def check_atd_levels(document: dict) -> dict[str, str]:
     except SettingsError as exc:
         return {f"dosing.{key}" if key else "dosing": msg for key, msg in exc.errors.items()}
     return {}
+
+
+def check_dl_minus1_dose(document: dict) -> dict[str, str]:
+    """DL-1, when configured, must be below DL1 (it is a de-escalation level)."""
+    if not document["dosing"].get("dose_level_minus1"):
+        return {}
+    dl1 = document["dose_levels"][0]["dose_cells_per_kg"]
+    if document["dosing_crf"]["dose_level_minus1_cells_per_kg"] >= dl1:
+        return {
+            "dosing_crf.dose_level_minus1_cells_per_kg": (
+                f"DL-1 must be below DL1 ({dl1:g} cells/kg)"
+            )
+        }
+    return {}
+
+
+def _register_expected_forms() -> None:
+    """Apheresis and release at the apheresis visit, lymphodepletion at LD, the infusion at D0.
+
+    The visit codes are those of ``enrollment.schedule``; the visits exist once Day 0 is set.
+    """
+    from dosing.models import Apheresis, Infusion, Lymphodepletion, ProductRelease
+    from enrollment import expected_forms
+
+    for order, model in enumerate((Apheresis, ProductRelease, Lymphodepletion, Infusion), 50):
+        expected_forms.register(
+            expected_forms.ExpectedForm(
+                code=model.crf_code,
+                label=str(model.crf_title),
+                visit_codes=(model.visit_code,),
+                order=order,
+            )
+        )

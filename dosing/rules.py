@@ -76,6 +76,8 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
+from datetime import date as date_type
+from datetime import timedelta
 from decimal import Decimal
 
 from rulekit.settings import Range, SettingsError, check_settings
@@ -100,6 +102,14 @@ __all__ = [
     "Recommendation",
     "SubjectOutcome",
     "TraceStep",
+    "BSA_FORMULAS",
+    "DOSING_CRF_DEFAULTS",
+    "DoseCheck",
+    "body_surface_area",
+    "check_infused_dose",
+    "lymphodepletion_dates",
+    "sentinel_earliest_date",
+    "validate_dosing_crf_settings",
     "bsa_du_bois",
     "validate_settings",
     "bsa_mosteller",
@@ -1243,3 +1253,129 @@ def lymphodepletion_dose_mg(dose_mg_m2: float, bsa_m2: float) -> float:
     Unrounded: the pharmacy's rounding and any BSA cap are protocol rules applied after this.
     """
     return _positive("dose_mg_m2", dose_mg_m2) * _positive("bsa_m2", bsa_m2)
+
+
+# --------------------------------------------------------------------------------------------
+# Dosing CRF settings and checks (RULES.md §4.2 "store dose as cells/kg and the actual infused
+# cell number"; §4.4 sentinel spacing). The platform's infusion and lymphodepletion services call
+# these; they are the only implementation.
+# --------------------------------------------------------------------------------------------
+
+BSA_FORMULAS: tuple[str, ...] = ("mosteller", "du_bois")
+
+#: The ``dosing_crf`` study settings with their defaults. The registry text gives no dose
+#: tolerance: 10 % (soft) and 20 % (hard) are placeholders to configure from the protocol and the
+#: manufacturer's release specification; DL-1 is half of the default DL1 (RULES.md §4.2 lists no
+#: DL-1 dose) and is used only when the escalation setting ``dose_level_minus1`` is true.
+DOSING_CRF_DEFAULTS: dict[str, object] = {
+    "dose_tolerance_pct": 10.0,
+    "dose_max_deviation_pct": 20.0,
+    "bsa_formula": "mosteller",
+    "dose_level_minus1_cells_per_kg": 0.25e6,
+}
+DOSING_CRF_CHOICES: dict[str, tuple] = {"bsa_formula": BSA_FORMULAS}
+DOSING_CRF_RANGES: dict[str, Range] = {
+    "dose_tolerance_pct": Range(0, 100, unit="%"),
+    "dose_max_deviation_pct": Range(0, 100, unit="%"),
+    "dose_level_minus1_cells_per_kg": Range(1e3, 1e10, unit="cells/kg"),
+}
+DOSING_CRF_HELP: dict[str, str] = {
+    "dose_tolerance_pct": "Deviation of the infused dose (cells/kg) from the planned dose, in %, "
+    "beyond which the infusion CRF opens a data query (soft check).",
+    "dose_max_deviation_pct": "Deviation in % beyond which the infusion is refused (hard check); "
+    "at least the tolerance.",
+    "bsa_formula": "Body-surface area for lymphodepletion doses: mosteller (Mosteller, NEJM "
+    "1987) or du_bois (Du Bois & Du Bois, Arch Intern Med 1916).",
+    "dose_level_minus1_cells_per_kg": "Dose of DL-1 in CAR-T cells/kg, used only when the "
+    "escalation setting dose_level_minus1 is true; below DL1.",
+}
+
+
+def validate_dosing_crf_settings(settings: Mapping[str, object]) -> dict[str, object]:
+    """The complete, checked ``dosing_crf`` settings, or ``SettingsError`` naming each bad one.
+
+    The hard limit may not be tighter than the soft one: a deviation would then be refused
+    before it could ever be queried.
+    """
+    checked = check_settings(
+        settings,
+        defaults=DOSING_CRF_DEFAULTS,
+        choices=DOSING_CRF_CHOICES,
+        ranges=DOSING_CRF_RANGES,
+    )
+    if checked["dose_max_deviation_pct"] < checked["dose_tolerance_pct"]:
+        raise SettingsError(
+            {"dose_max_deviation_pct": "dose_max_deviation_pct must be >= dose_tolerance_pct"}
+        )
+    return checked
+
+
+def body_surface_area(height_cm: float, weight_kg: float, formula: str = "mosteller") -> float:
+    """BSA in m² by the study's formula: ``bsa_mosteller`` or ``bsa_du_bois`` (sources there)."""
+    choice(formula, "bsa_formula", BSA_FORMULAS)
+    if formula == "du_bois":
+        return bsa_du_bois(height_cm, weight_kg)
+    return bsa_mosteller(height_cm, weight_kg)
+
+
+DOSE_OK = "ok"
+DOSE_QUERY = "query"
+DOSE_REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class DoseCheck:
+    """The infused dose against the planned one: dose/kg, signed deviation %, and the verdict."""
+
+    dose_cells_per_kg: float
+    deviation_pct: float
+    verdict: str  # DOSE_OK, DOSE_QUERY (beyond the tolerance), DOSE_REFUSED (beyond the maximum)
+
+
+def check_infused_dose(
+    total_cells: float,
+    weight_kg: float,
+    planned_cells_per_kg: float,
+    *,
+    tolerance_pct: float,
+    max_deviation_pct: float,
+) -> DoseCheck:
+    """Dose per kg from total cells and weight, its deviation from the plan, and the verdict.
+
+    RULES.md §4.2: the dose is stated per kg and the actual infused cell number is stored; the
+    deviation is ``dose_deviation_pct`` (actual - planned) / planned × 100. A deviation whose
+    absolute value is above ``tolerance_pct`` is queried, above ``max_deviation_pct`` refused;
+    exactly at a limit is within it.
+    """
+    dose = dose_per_kg(total_cells, weight_kg)
+    deviation = dose_deviation_pct(dose, planned_cells_per_kg)
+    size = abs(deviation)
+    if size > max_deviation_pct:
+        verdict = DOSE_REFUSED
+    elif size > tolerance_pct:
+        verdict = DOSE_QUERY
+    else:
+        verdict = DOSE_OK
+    return DoseCheck(dose, deviation, verdict)
+
+
+def sentinel_earliest_date(
+    first_infusion: date_type | None, sentinel_days: int
+) -> date_type | None:
+    """The first date the next subject of a cohort may be infused (RULES.md §4.4 sentinel).
+
+    With ``sentinel_days`` N > 0 the second and third subjects of a cohort are infused only N
+    days after the first (the first infusion day + N); 0 = no staggering (None: no limit).
+    """
+    if first_infusion is None or not sentinel_days:
+        return None
+    return first_infusion + timedelta(days=sentinel_days)
+
+
+#: Lymphodepletion days relative to the infusion (RULES.md §4.2; enrollment.schedule "LD").
+LYMPHODEPLETION_DAYS: tuple[int, ...] = (-5, -4, -3)
+
+
+def lymphodepletion_dates(planned_infusion: date_type) -> dict[int, date_type]:
+    """Study day -> date of each planned lymphodepletion day (Day −5 to −3 of the infusion)."""
+    return {day: planned_infusion + timedelta(days=day) for day in LYMPHODEPLETION_DAYS}

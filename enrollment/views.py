@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from enrollment import rules, screening_log_columns, selectors, services
+from enrollment import rules, screening_log_columns, selectors, services, subject_sections
 from enrollment.forms import (
     SCREENING_FORMS,
     ConsentForm,
@@ -234,6 +234,7 @@ def subject_detail(request, pk: int):
             "can_sign": permissions.can(
                 request.user, Action.SIGN, study=subject.study, site=subject.site_id
             ),
+            "sections": subject_sections.sections_for(request, subject),
         },
     )
 

@@ -36,6 +36,7 @@ urlpatterns = [
     path("subjects/", include("enrollment.urls")),
     path("safety/", include("safety.urls")),
     path("design/", include("dosing.design_urls")),
+    path("subjects/", include("dosing.urls")),
     path("", include("trialsite.records.urls")),
     path("api/", include("trialsite.api.urls")),
     path("admin/", admin.site.urls),

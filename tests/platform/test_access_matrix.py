@@ -19,7 +19,9 @@ from django.utils import timezone
 
 from enrollment import services
 from enrollment.models import Consent, MedicationHistory, ScreeningLabs
+from tests.dosing_data import confirmed_subject, prepare_treatment
 from tests.enrollment_data import screen_eligible_subject
+from trialsite import clock
 from trialsite.records import notifications, queries
 from trialsite.studies.models import Membership
 
@@ -118,7 +120,15 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
     labs = ScreeningLabs.objects.get(subject=subject)
     query = queries.raise_query(labs, actor=monitor, field="creatinine", text="Source value?")
     (notice,) = notifications.notify(study, [investigator_a], message="Look at this", url="/")
+    # Dosing: one confirmed subject waiting for assignment, one assigned with apheresis, a
+    # released lot and lymphodepletion, waiting for the infusion (so every dosing page opens
+    # for entry to the site's staff).
+    unassigned = confirmed_subject(site_a, coordinator_a, investigator_a, initials="AB")
+    treated = confirmed_subject(site_a, coordinator_a, investigator_a, initials="CD")
+    prepare_treatment(treated, coordinator_a, day0=clock.today() + dt.timedelta(days=20))
     return {
+        "unassigned": unassigned,
+        "treated": treated,
         "notice": notice,
         "membership": Membership.objects.get(user=coordinator_a),
         "study": study,
@@ -185,6 +195,14 @@ def url_of(page: str, world: dict) -> str:
         "api:subject-list": [world["study"].pk],
         "api:subject-eligibility": [subject.pk],
         "api:subject-screening-crf": [subject.pk, "labs"],
+        "dosing:assign": [world["unassigned"].pk],
+        "dosing:apheresis": [world["treated"].pk],
+        "dosing:release": [world["treated"].pk],
+        "dosing:lymphodepletion": [world["treated"].pk],
+        "dosing:infusion": [world["treated"].pk],
+        "api:dosing-list": [world["study"].pk, param],
+        "api:subject-dosing-crf": [world["treated"].pk, param],
+        "api:subject-assignment": [world["treated"].pk],
     }.get(name, [])
     return reverse(name, args=args)
 

@@ -1,6 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
+from dosing import api as dosing_api
 from enrollment import api as enrollment_api
 from trialsite.api import views
 
@@ -25,5 +26,20 @@ urlpatterns = [
         "v1/subjects/<int:pk>/screening/<slug:crf>/",
         enrollment_api.ScreeningCrfApi.as_view(),
         name="subject-screening-crf",
+    ),
+    path(
+        "v1/studies/<int:study_id>/dosing/<slug:crf>/",
+        dosing_api.DosingListApi.as_view(),
+        name="dosing-list",
+    ),
+    path(
+        "v1/subjects/<int:pk>/dosing/<slug:crf>/",
+        dosing_api.SubjectDosingCrfApi.as_view(),
+        name="subject-dosing-crf",
+    ),
+    path(
+        "v1/subjects/<int:pk>/assignment/",
+        dosing_api.SubjectAssignmentApi.as_view(),
+        name="subject-assignment",
     ),
 ]
