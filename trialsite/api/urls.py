@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from enrollment import api as enrollment_api
+from safety import api_dlt as safety_dlt_api
 from trialsite.api import views
 
 app_name = "api"
@@ -25,5 +26,20 @@ urlpatterns = [
         "v1/subjects/<int:pk>/screening/<slug:crf>/",
         enrollment_api.ScreeningCrfApi.as_view(),
         name="subject-screening-crf",
+    ),
+    path(
+        "v1/studies/<int:study_id>/dlt-evaluations/",
+        safety_dlt_api.DLTEvaluationListApi.as_view(),
+        name="dlt-evaluation-list",
+    ),
+    path(
+        "v1/subjects/<int:pk>/dlt-evaluation/",
+        safety_dlt_api.SubjectDLTEvaluationApi.as_view(),
+        name="subject-dlt-evaluation",
+    ),
+    path(
+        "v1/subjects/<int:pk>/dlt-adjudications/",
+        safety_dlt_api.SubjectDLTAdjudicationsApi.as_view(),
+        name="subject-dlt-adjudications",
     ),
 ]
