@@ -19,6 +19,7 @@ from django.utils import timezone
 from enrollment import services
 from enrollment.models import Consent, MedicationHistory, ScreeningLabs
 from tests.enrollment_data import screen_eligible_subject
+from tests.safety.dlt_data import dlt_candidate
 from trialsite.records import notifications, queries
 from trialsite.studies.models import Membership
 
@@ -117,6 +118,7 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
     labs = ScreeningLabs.objects.get(subject=subject)
     query = queries.raise_query(labs, actor=monitor, field="creatinine", text="Source value?")
     (notice,) = notifications.notify(study, [investigator_a], message="Look at this", url="/")
+    candidate = dlt_candidate(subject, coordinator_a)
     return {
         "notice": notice,
         "membership": Membership.objects.get(user=coordinator_a),
@@ -127,6 +129,7 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
         "regimen": regimen,
         "labs": labs,
         "query": query,
+        "candidate": candidate,
     }
 
 
@@ -162,6 +165,11 @@ def url_of(page: str, world: dict) -> str:
         "api:subject-list": [world["study"].pk],
         "api:subject-eligibility": [subject.pk],
         "api:subject-screening-crf": [subject.pk, "labs"],
+        "safety:dlt-evaluation": [subject.pk],
+        "safety:dlt-adjudicate": [subject.pk, world["candidate"].pk],
+        "api:dlt-evaluation-list": [world["study"].pk],
+        "api:subject-dlt-evaluation": [subject.pk],
+        "api:subject-dlt-adjudications": [subject.pk],
     }.get(name, [])
     return reverse(name, args=args)
 

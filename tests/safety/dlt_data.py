@@ -83,3 +83,11 @@ def regrade(subject, actor, event: AdverseEvent, *, grade: int, on_day: int, **v
         expected_version=event.version,
         reason="grade changed",
     )
+
+
+def dlt_candidate(subject, actor) -> AdverseEvent:
+    """Infuse ``subject`` three days ago and record a related grade 4 AE: a DLT candidate."""
+    day0 = dt.date.today() - dt.timedelta(days=3)
+    anchor_schedule(subject, day0, actor=actor)
+    subject = Subject.objects.get(pk=subject.pk)
+    return add_event(subject, actor, grade=4, onset_day=1)
