@@ -48,8 +48,12 @@ class DLTEvaluationOutput(serializers.Serializer):
 
 
 class IdentifiedDLTEvaluationOutput(DLTEvaluationOutput):
-    window_start = serializers.DateField(help_text="Day 0, the CAR-T infusion.")
-    as_of_date = serializers.DateField()
+    """With the dates, for those who read identified data (absent for sponsors)."""
+
+    window_start = serializers.DateField(
+        required=False, help_text="Day 0, the CAR-T infusion (not shown to sponsors)."
+    )
+    as_of_date = serializers.DateField(required=False, help_text="Not shown to sponsors.")
 
 
 def _evaluation_data(evaluation: DLTEvaluation) -> dict:
@@ -69,7 +73,9 @@ class DLTEvaluationListApi(GenericAPIView):
     serializer_class = IdentifiedDLTEvaluationOutput
     queryset = DLTEvaluation.objects.none()
 
-    @extend_schema(operation_id="dlt_evaluations_list")
+    @extend_schema(
+        operation_id="dlt_evaluations_list", responses=IdentifiedDLTEvaluationOutput(many=True)
+    )
     def get(self, request, study_id: int):
         study = get_object_or_404(permissions.studies_for(request.user), pk=study_id)
         access = _can_read(request.user, study)
@@ -89,7 +95,9 @@ class SubjectDLTEvaluationApi(GenericAPIView):
     serializer_class = IdentifiedDLTEvaluationOutput
     queryset = DLTEvaluation.objects.none()
 
-    @extend_schema(operation_id="subject_dlt_evaluation_retrieve")
+    @extend_schema(
+        operation_id="subject_dlt_evaluation_retrieve", responses=IdentifiedDLTEvaluationOutput
+    )
     def get(self, request, pk: int):
         subject, access = _subject_for(request, pk)
         evaluation = get_object_or_404(
@@ -131,7 +139,9 @@ class SubjectDLTAdjudicationsApi(GenericAPIView):
             raise PermissionDenied  # rationales are free text: not de-identified
         return subject
 
-    @extend_schema(operation_id="subject_dlt_adjudications_list")
+    @extend_schema(
+        operation_id="subject_dlt_adjudications_list", responses=AdjudicationOutput(many=True)
+    )
     def get(self, request, pk: int):
         subject = self._identified(request, pk)
         rows = list(selectors.adjudications(subject))

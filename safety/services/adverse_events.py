@@ -147,6 +147,7 @@ def _save(
         )
     if history:
         _write_steps(event, history, actor=actor)
+    # Every AE write can change the DLT evaluation: recomputed in this transaction (issue 11 R3).
     refresh_dlt_evaluation(subject, actor=actor, reason=reason or "Adverse event saved")
     return event
 
