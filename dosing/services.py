@@ -32,6 +32,7 @@ from enrollment import plausibility
 from enrollment import selectors as enrollment_selectors
 from enrollment import services as enrollment
 from enrollment.models import Subject, SubjectStatus, Visit
+from safety import services as safety_services
 from trialsite import clock
 from trialsite.records import services as records
 from trialsite.records.exceptions import StaleVersion, VersionRequired, field_error
@@ -542,6 +543,10 @@ def record_infusion(
                 reason="CAR-T infusion recorded",
             )
         _mark_visit_done(subject, infusion.visit, day0)
+        # Day 0 opens the DLT window (safety owns it): the evaluation exists from the infusion.
+        safety_services.refresh_dlt_evaluation(
+            subject, actor=actor, reason="DLT window opened by the CAR-T infusion"
+        )
     return infusion
 
 
