@@ -22,6 +22,25 @@ class SafetyConfig(AppConfig):
                 validate=validate_dlt_criteria,
             )
         )
+        _register_labs()
+
+
+def _register_labs() -> None:
+    """The lab baseline cut-off (RULES.md §3.4 [SETTING]); checked by safety.lab_baseline."""
+    from safety import lab_baseline
+    from trialsite.studies.study_settings import SettingsSection, register_section
+
+    register_section(
+        SettingsSection(
+            name="safety_labs",
+            label="Lab grading: which values are the baseline (docs/rules/safety.md)",
+            defaults=dict(lab_baseline.SETTINGS_DEFAULTS),
+            check=lab_baseline.validate_settings,
+            ranges=dict(lab_baseline.SETTINGS_RANGES),
+            help=dict(lab_baseline.SETTINGS_HELP),
+            source=lab_baseline.__name__,
+        )
+    )
 
 
 def validate_dlt_criteria(value: object) -> dict:

@@ -16,6 +16,7 @@ from safety.models.adverse_events import (
     SeriousnessCriterion,
     Treatment,
 )
+from safety.models.labs import LabAEProposal, LabFlag, LabPanel, LabResult, ProposalStatus, Specimen  # noqa: E501
 from safety.models.terms import CTCAETerm, DLTCategory
 
 __all__ = [
@@ -27,6 +28,12 @@ __all__ = [
     "CTCAETerm",
     "DLTCategory",
     "Expectedness",
+    "LabAEProposal",
+    "LabFlag",
+    "LabPanel",
+    "LabResult",
+    "ProposalStatus",
+    "Specimen",
     "Relatedness",
     "SeriousnessCriterion",
     "Treatment",

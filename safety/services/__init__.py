@@ -8,3 +8,18 @@ from safety.services.adverse_events import (
 )
 
 __all__ = ["GRADE_DATE_ORDER", "save_adverse_event", "save_derived_adverse_event"]
+from safety.services.labs import (  # noqa: E402
+    LabRowsInvalid,
+    confirm_lab_proposal,
+    dismiss_lab_proposal,
+    regrade_labs,
+    save_lab_panel,
+)
+
+__all__ += [
+    "LabRowsInvalid",
+    "confirm_lab_proposal",
+    "dismiss_lab_proposal",
+    "regrade_labs",
+    "save_lab_panel",
+]
