@@ -28,7 +28,11 @@ class SafetyConfig(AppConfig):
 def _register_labs() -> None:
     """The lab baseline cut-off (RULES.md §3.4 [SETTING]); checked by safety.lab_baseline."""
     from safety import lab_baseline
+    from trialsite.navigation import NavItem, register
+    from trialsite.studies.roles import Action
     from trialsite.studies.study_settings import SettingsSection, register_section
+
+    register(NavItem("Import lab results", "safety:lab-import", Action.ENTER_DATA, order=300))
 
     register_section(
         SettingsSection(

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from safety import lab_catalogue
 from safety.models import LabPanel
+from safety.services.labs import check_row
 from trialsite.records.forms import CRFForm, DayMonthYearField
 
 TIME_HINT = _("Enter the time as HH:MM (24-hour), e.g. 07:30.")
@@ -57,7 +58,9 @@ class ResultRowForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "size": "8"}),
     )
-    unit = forms.ChoiceField(label=_("Unit"))
+    # A select of the test's units; a posted unit outside it reaches the lab service's check,
+    # which refuses it with the accepted units (the same message as the API and the import).
+    unit = forms.CharField(label=_("Unit"), required=False, widget=forms.Select)
     lln = forms.CharField(
         label=_("LLN"),
         required=False,
@@ -74,12 +77,21 @@ class ResultRowForm(forms.Form):
     def __init__(self, *args, test: lab_catalogue.LabTest, **kwargs):
         super().__init__(*args, prefix=f"r-{test.code}", **kwargs)
         self.test = test
-        self.fields["unit"].choices = [(u, u) for u in test.units]
+        self.fields["unit"].widget.choices = [(u, u) for u in test.units]
         self.fields["unit"].initial = test.unit
         for name in ("lln", "uln"):
             default = getattr(test, name)
             if default is not None:
                 self.fields[name].widget.attrs["placeholder"] = f"{default.normalize():f}"
+
+    def clean(self):
+        data = super().clean()
+        row = self.row()
+        if row is not None:
+            _clean, problems = check_row(row)
+            for name, errors in problems.items():
+                self.add_error(name if name in self.fields else None, errors)
+        return data
 
     def row(self) -> dict | None:
         """The row for the lab service, or None when no value was typed."""
@@ -89,7 +101,7 @@ class ResultRowForm(forms.Form):
         return {
             "test_code": self.test.code,
             "value": data["value"],
-            "unit": data["unit"],
+            "unit": data.get("unit") or self.test.unit,
             "lln": data.get("lln") or None,
             "uln": data.get("uln") or None,
             "is_baseline": data.get("is_baseline", False),

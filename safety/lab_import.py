@@ -328,7 +328,10 @@ def upload(token: str) -> dict | None:
 
 
 def set_progress(token: str, **state) -> None:
-    cache.set(_progress_key(token), state, JOB_SECONDS)
+    """Store a job's progress; the owner's id is kept so only they can read it."""
+    previous = cache.get(_progress_key(token)) or {}
+    owner = state.pop("user_id", None) or previous.get("user_id")
+    cache.set(_progress_key(token), {**state, "user_id": owner}, JOB_SECONDS)
 
 
 def progress_of(token: str) -> dict | None:

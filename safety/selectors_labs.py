@@ -61,6 +61,7 @@ def panels_of(subject: Subject):
     """The subject's collections, newest first, with their results (two queries)."""
     return (
         LabPanel.objects.filter(subject=subject)
+        .select_related("subject")
         .prefetch_related(Prefetch("results", queryset=LabResult.objects.order_by("pk")))
         .order_by("-collected_at", "-pk")
     )

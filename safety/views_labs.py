@@ -231,7 +231,7 @@ def lab_import_page(request):
         if job is None or job["user_id"] != request.user.pk or job["study_id"] != study.pk:
             messages.error(request, _("This upload has expired; upload the file again."))
             return redirect("safety:lab-import")
-        lab_import.set_progress(token, state="queued", done=0, total=0)
+        lab_import.set_progress(token, state="queued", done=0, total=0, user_id=request.user.pk)
         import_lab_file.delay(token)
         context.update(token=token, filename=job["filename"], committing=True)
         context["progress"] = lab_import.progress_of(token)
@@ -265,6 +265,6 @@ def lab_import_status(request, token: str):
     """The progress of a commit, as JSON for static/js/lab_import.js."""
     _import_study(request)
     state = lab_import.progress_of(token)
-    if state is None:
-        raise Http404
-    return JsonResponse(state)
+    if state is None or state.get("user_id") != request.user.pk:
+        raise Http404  # another user's import is not revealed
+    return JsonResponse({k: v for k, v in state.items() if k != "user_id"})

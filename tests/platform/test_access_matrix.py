@@ -18,6 +18,9 @@ from django.utils import timezone
 
 from enrollment import services
 from enrollment.models import Consent, MedicationHistory, ScreeningLabs
+from safety import lab_import
+from safety.models import LabAEProposal
+from safety.services import save_lab_panel
 from tests.enrollment_data import screen_eligible_subject
 from trialsite.records import notifications, queries
 from trialsite.studies.models import Membership
@@ -117,7 +120,16 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
     labs = ScreeningLabs.objects.get(subject=subject)
     query = queries.raise_query(labs, actor=monitor, field="creatinine", text="Source value?")
     (notice,) = notifications.notify(study, [investigator_a], message="Look at this", url="/")
+    lab_panel = save_lab_panel(
+        subject,
+        actor=coordinator_a,
+        values={"collected_at": timezone.now() - dt.timedelta(hours=1)},
+        results=[{"test_code": "ANC", "value": "0.4"}],
+    )
+    lab_import.set_progress("matrix-token", state="done", done=1, total=1, user_id=coordinator_a.pk)
     return {
+        "lab_panel": lab_panel,
+        "lab_proposal": LabAEProposal.objects.get(subject=subject),
         "notice": notice,
         "membership": Membership.objects.get(user=coordinator_a),
         "study": study,
@@ -162,6 +174,13 @@ def url_of(page: str, world: dict) -> str:
         "api:subject-list": [world["study"].pk],
         "api:subject-eligibility": [subject.pk],
         "api:subject-screening-crf": [subject.pk, "labs"],
+        "api:subject-lab-panels": [subject.pk],
+        "safety:lab-panels": [subject.pk],
+        "safety:lab-panel-new": [subject.pk],
+        "safety:lab-panel-edit": [subject.pk, world["lab_panel"].pk],
+        "safety:lab-proposals": [subject.pk],
+        "safety:lab-proposal-action": [subject.pk, world["lab_proposal"].pk, param],
+        "safety:lab-import-status": ["matrix-token"],
     }.get(name, [])
     return reverse(name, args=args)
 

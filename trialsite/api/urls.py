@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from enrollment import api as enrollment_api
+from safety import api_labs
 from trialsite.api import views
 
 app_name = "api"
@@ -25,5 +26,10 @@ urlpatterns = [
         "v1/subjects/<int:pk>/screening/<slug:crf>/",
         enrollment_api.ScreeningCrfApi.as_view(),
         name="subject-screening-crf",
+    ),
+    path(
+        "v1/subjects/<int:pk>/lab-panels/",
+        api_labs.SubjectLabPanelsApi.as_view(),
+        name="subject-lab-panels",
     ),
 ]
