@@ -25,3 +25,6 @@ urlpatterns += [
     path("labs/import/", views_labs.lab_import_page, name="lab-import"),
     path("labs/import/<str:token>/status/", views_labs.lab_import_status, name="lab-import-status"),
 ]
+urlpatterns += [
+    path("subjects/<int:pk>/labs/grade/", views_labs.lab_grade_preview, name="lab-grade-preview"),
+]

@@ -27,6 +27,7 @@ from safety.services import (
     LabRowsInvalid,
     confirm_lab_proposal,
     dismiss_lab_proposal,
+    grade_preview,
     save_lab_panel,
 )
 from safety.tasks import import_lab_file
@@ -268,3 +269,18 @@ def lab_import_status(request, token: str):
     if state is None or state.get("user_id") != request.user.pk:
         raise Http404  # another user's import is not revealed
     return JsonResponse({k: v for k, v in state.items() if k != "user_id"})
+
+
+@require_POST
+def lab_grade_preview(request, pk: int):
+    """The grade a typed row would get (JSON for static/js/lab_grade.js); writes nothing.
+
+    The server computes it with the lab service's own grading (no second implementation in
+    JavaScript)."""
+    subject = subject_for(request, pk, Action.ENTER_DATA)
+    form = LabPanelForm(request.POST)
+    collected_at = None
+    if form.is_valid():
+        collected_at = form.clinical_values()["collected_at"]
+    row = {name: request.POST.get(name) for name in ("test_code", "value", "unit", "lln", "uln")}
+    return JsonResponse(grade_preview(subject, row, collected_at=collected_at))

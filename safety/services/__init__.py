@@ -12,6 +12,7 @@ from safety.services.labs import (  # noqa: E402
     LabRowsInvalid,
     confirm_lab_proposal,
     dismiss_lab_proposal,
+    grade_preview,
     regrade_labs,
     save_lab_panel,
 )
@@ -20,6 +21,7 @@ __all__ += [
     "LabRowsInvalid",
     "confirm_lab_proposal",
     "dismiss_lab_proposal",
+    "grade_preview",
     "regrade_labs",
     "save_lab_panel",
 ]

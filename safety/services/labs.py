@@ -631,3 +631,34 @@ def dismiss_lab_proposal(
             expected_version=current.version,
             reason=reason.strip(),
         )
+
+
+def grade_preview(subject: Subject, row: Mapping, *, collected_at: dt.datetime | None) -> dict:
+    """The grade and flag a row would get if saved now (writes nothing; the form's as-typed
+    display). The same checks and the same ``grade_values`` as ``save_lab_panel``."""
+    clean, problems = check_row(row)
+    if problems:
+        return {
+            "grade": None,
+            "flag": "",
+            "errors": {name: [str(e.message) for e in errs] for name, errs in problems.items()},
+        }
+    test = lab_catalogue.TESTS[clean["test_code"]]
+    ctx = _Context(subject, {test.code})
+    derived = grade_values(
+        test,
+        value=clean["value"],
+        unit=clean["unit"],
+        lln=clean["lln"],
+        uln=clean["uln"],
+        collected_at=collected_at or clock.now(),
+        ctx=ctx,
+    )
+    return {
+        "grade": derived["grade"],
+        "flag": derived["flag"],
+        "ctcae_term": derived["ctcae_term"],
+        "baseline": None if derived["baseline_value"] is None else str(derived["baseline_value"]),
+        "baseline_not_recorded": bool(derived["grade_flags"]),
+        "errors": {},
+    }

@@ -83,3 +83,17 @@ def test_a_coordinator_imports_labs_and_confirms_a_proposed_ae(page: Page, live_
     ).to_contain_text("Confirmed as an adverse event")
     event = AdverseEvent.objects.get(subject=infused)
     assert (event.term.term, event.grade, event.source) == ("Neutrophil count decreased", 4, "lab")
+
+
+def test_the_grade_appears_as_the_value_is_typed(page: Page, live_server, infused):
+    log_in(page, live_server.url, "coordinator")
+    page.goto(f"{live_server.url}/safety/subjects/{infused.pk}/labs/new/")
+    day2 = infused.day0 + dt.timedelta(days=2)
+    page.get_by_label("Collection date").fill(day2.isoformat())
+    page.get_by_label("Collection time").fill("07:30")
+    row = page.locator("tr[data-test='PLT']")
+    row.get_by_label("Platelets").fill("22")
+    expect(row.locator("[data-live-grade]")).to_have_text("L · grade 4")
+    row.get_by_label("Platelets").fill("60")
+    expect(row.locator("[data-live-grade]")).to_have_text("L · grade 2")
+    assert not LabPanel.objects.exists()  # nothing saved until Save

@@ -179,6 +179,7 @@ def url_of(page: str, world: dict) -> str:
         "safety:lab-panel-new": [subject.pk],
         "safety:lab-panel-edit": [subject.pk, world["lab_panel"].pk],
         "safety:lab-proposals": [subject.pk],
+        "safety:lab-grade-preview": [subject.pk],
         "safety:lab-proposal-action": [subject.pk, world["lab_proposal"].pk, param],
         "safety:lab-import-status": ["matrix-token"],
     }.get(name, [])

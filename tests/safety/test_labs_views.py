@@ -191,3 +191,17 @@ def test_the_api_creates_a_collection_through_the_service(client, subject, coord
         content_type="application/json",
     )
     assert good.status_code == 201 and good.json()["results"][0]["grade"] == 3
+
+
+def test_the_grade_is_shown_as_typed_by_the_same_service(client, subject, coordinator_a, monitor):
+    panel(subject, coordinator_a, -10, ("ALT", "30"))
+    client.force_login(coordinator_a)
+    url = reverse("safety:lab-grade-preview", args=[subject.pk])
+    data = {**entry(subject, 3), "test_code": "ALT", "value": "201", "unit": "U/L"}
+    body = client.post(url, data).json()
+    assert (body["grade"], body["flag"], body["baseline"]) == (3, "H", "30.0000")
+    assert not LabResult.objects.filter(test_code="ALT", value=201).exists()  # nothing written
+    wrong = client.post(url, {**data, "unit": "mg"}).json()
+    assert "accepted units" in wrong["errors"]["unit"][0]
+    client.force_login(monitor)
+    assert client.post(url, data).status_code == 403
