@@ -368,6 +368,8 @@ def _regrade_later(subject, codes: set[str], ctx: _Context, *, actor, skip: set[
                 exclude_pk=result.pk,
             )
             keep = {k: v for k, v in derived.items() if k not in ("lln", "uln")}
+            if all(getattr(result, k) == v for k, v in keep.items()):
+                continue  # nothing moved: no lock, no write (saves a query per result)
             saved = records.update_record(
                 result,
                 actor=actor,

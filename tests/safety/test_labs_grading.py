@@ -242,3 +242,30 @@ def test_an_accession_number_is_unique_per_study(subject, coordinator_a):
             values={"collected_at": at_day(subject, 2), "accession_number": "A-1"},
             results=[{"test_code": "ANC", "value": "1"}],
         )
+
+
+def test_setting_day0_later_regrades_with_regrade_labs(site_a, coordinator_a, investigator_a):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from enrollment.services import anchor_schedule
+    from safety.services import regrade_labs
+    from tests.enrollment_data import register_and_consent
+
+    subject = register_and_consent(
+        site_a, coordinator_a, investigator_a,
+        screening_date=timezone.localdate() - dt.timedelta(days=30),
+        planned_apheresis_date=timezone.localdate() - dt.timedelta(days=25),
+    )  # fmt: skip
+    collected = timezone.now() - dt.timedelta(days=2)
+    save_lab_panel(
+        subject, actor=coordinator_a, values={"collected_at": collected},
+        results=[{"test_code": "ALT", "value": "130"}],
+    )  # fmt: skip
+    result = LabResult.objects.get(subject=subject)
+    assert result.pre_treatment and result.grade_flags == []  # not infused yet
+    anchor_schedule(subject, timezone.localdate() - dt.timedelta(days=5), actor=coordinator_a)
+    assert regrade_labs(subject, actor=coordinator_a) == 1
+    result.refresh_from_db()
+    assert not result.pre_treatment and result.grade_flags == ["baseline_not_recorded"]
