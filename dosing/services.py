@@ -543,7 +543,8 @@ def record_infusion(
                 reason="CAR-T infusion recorded",
             )
         _mark_visit_done(subject, infusion.visit, day0)
-        # Day 0 opens the DLT window (safety owns it): the evaluation exists from the infusion.
+        # Day 0 moves the lab baseline cut-off and opens the DLT window (safety owns both).
+        safety_services.regrade_labs(subject, actor=actor, reason="Day 0 set by the infusion")
         safety_services.refresh_dlt_evaluation(
             subject, actor=actor, reason="DLT window opened by the CAR-T infusion"
         )

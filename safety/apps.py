@@ -29,6 +29,29 @@ class SafetyConfig(AppConfig):
                 groups=DLT_GROUPS,
             )
         )
+        _register_labs()
+
+
+def _register_labs() -> None:
+    """The lab baseline cut-off (RULES.md §3.4 [SETTING]); checked by safety.lab_baseline."""
+    from safety import lab_baseline
+    from trialsite.navigation import NavItem, register
+    from trialsite.studies.roles import Action
+    from trialsite.studies.study_settings import SettingsSection, register_section
+
+    register(NavItem("Import lab results", "safety:lab-import", Action.ENTER_DATA, order=300))
+
+    register_section(
+        SettingsSection(
+            name="safety_labs",
+            label="Lab grading: which values are the baseline (docs/rules/safety.md)",
+            defaults=dict(lab_baseline.SETTINGS_DEFAULTS),
+            check=lab_baseline.validate_settings,
+            ranges=dict(lab_baseline.SETTINGS_RANGES),
+            help=dict(lab_baseline.SETTINGS_HELP),
+            source=lab_baseline.__name__,
+        )
+    )
 
 
 def validate_dlt_criteria(value: object) -> dict:

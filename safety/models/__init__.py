@@ -17,6 +17,7 @@ from safety.models.adverse_events import (
     Treatment,
 )
 from safety.models.dlt import DLTAdjudication, DLTEvaluation, DLTStatus
+from safety.models.labs import LabAEProposal, LabFlag, LabPanel, LabResult, ProposalStatus, Specimen  # noqa: E501
 from safety.models.terms import CTCAETerm, DLTCategory
 
 __all__ = [
@@ -31,6 +32,12 @@ __all__ = [
     "DLTStatus",
     "DLTCategory",
     "Expectedness",
+    "LabAEProposal",
+    "LabFlag",
+    "LabPanel",
+    "LabResult",
+    "ProposalStatus",
+    "Specimen",
     "Relatedness",
     "SeriousnessCriterion",
     "Treatment",

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView
 from dosing import api as dosing_api
 from enrollment import api as enrollment_api
 from safety import api_dlt as safety_dlt_api
+from safety import api_labs
 from trialsite.api import views
 
 app_name = "api"
@@ -57,5 +58,10 @@ urlpatterns = [
         "v1/subjects/<int:pk>/dlt-adjudications/",
         safety_dlt_api.SubjectDLTAdjudicationsApi.as_view(),
         name="subject-dlt-adjudications",
+    ),
+    path(
+        "v1/subjects/<int:pk>/lab-panels/",
+        api_labs.SubjectLabPanelsApi.as_view(),
+        name="subject-lab-panels",
     ),
 ]
