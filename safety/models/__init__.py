@@ -16,7 +16,7 @@ from safety.models.adverse_events import (
     SeriousnessCriterion,
     Treatment,
 )
-from safety.models.terms import CTCAETerm, DLTCategory
+from safety.models.terms import CTCAELoad, CTCAETerm, DLTCategory, GradingScale
 
 __all__ = [
     "AEOutcome",
@@ -24,9 +24,11 @@ __all__ = [
     "ActionTaken",
     "AdverseEvent",
     "AdverseEventGrade",
+    "CTCAELoad",
     "CTCAETerm",
     "DLTCategory",
     "Expectedness",
+    "GradingScale",
     "Relatedness",
     "SeriousnessCriterion",
     "Treatment",

@@ -6,5 +6,12 @@ from safety.services.adverse_events import (
     save_adverse_event,
     save_derived_adverse_event,
 )
+from safety.services.terms import load_ctcae_file, load_shipped_terms
 
-__all__ = ["GRADE_DATE_ORDER", "save_adverse_event", "save_derived_adverse_event"]
+__all__ = [
+    "GRADE_DATE_ORDER",
+    "load_ctcae_file",
+    "load_shipped_terms",
+    "save_adverse_event",
+    "save_derived_adverse_event",
+]
