@@ -3,3 +3,7 @@
 app_name = "safety"
 
 urlpatterns: list = []
+
+from safety.urls_ae import urlpatterns as ae_urlpatterns  # noqa: E402
+
+urlpatterns += ae_urlpatterns

@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from enrollment import api as enrollment_api
+from safety import api_ae as safety_api
 from trialsite.api import views
 
 app_name = "api"
@@ -26,4 +27,15 @@ urlpatterns = [
         enrollment_api.ScreeningCrfApi.as_view(),
         name="subject-screening-crf",
     ),
+    path(
+        "v1/subjects/<int:pk>/adverse-events/",
+        safety_api.AdverseEventListApi.as_view(),
+        name="subject-adverse-events",
+    ),
+    path(
+        "v1/subjects/<int:pk>/adverse-events/<int:ae_id>/",
+        safety_api.AdverseEventDetailApi.as_view(),
+        name="subject-adverse-event",
+    ),
+    path("v1/ctcae-terms/", safety_api.CTCAETermListApi.as_view(), name="ctcae-term-list"),
 ]
