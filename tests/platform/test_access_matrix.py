@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from enrollment import services
 from enrollment.models import Consent, MedicationHistory, ScreeningLabs
+from safety.models import CTCAETerm
+from safety.services import save_adverse_event
 from tests.enrollment_data import screen_eligible_subject
 from trialsite.records import notifications, queries
 from trialsite.studies.models import Membership
@@ -114,6 +116,15 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
             "best_response": "CRi",
         },
     )
+    adverse_event = save_adverse_event(
+        subject,
+        actor=coordinator_a,
+        values={
+            "term": CTCAETerm.objects.get(term="Fever"),
+            "onset_date": timezone.localdate() - dt.timedelta(days=1),
+            "grade": 1,
+        },
+    )
     labs = ScreeningLabs.objects.get(subject=subject)
     query = queries.raise_query(labs, actor=monitor, field="creatinine", text="Source value?")
     (notice,) = notifications.notify(study, [investigator_a], message="Look at this", url="/")
@@ -127,6 +138,7 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
         "regimen": regimen,
         "labs": labs,
         "query": query,
+        "adverse_event": adverse_event,
     }
 
 
@@ -162,6 +174,11 @@ def url_of(page: str, world: dict) -> str:
         "api:subject-list": [world["study"].pk],
         "api:subject-eligibility": [subject.pk],
         "api:subject-screening-crf": [subject.pk, "labs"],
+        "safety:ae-log": [subject.pk],
+        "safety:ae-new": [subject.pk],
+        "safety:ae-edit": [subject.pk, world["adverse_event"].pk],
+        "api:subject-adverse-events": [subject.pk],
+        "api:subject-adverse-event": [subject.pk, world["adverse_event"].pk],
     }.get(name, [])
     return reverse(name, args=args)
 
