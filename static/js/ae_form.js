@@ -24,6 +24,7 @@
     var status = root.querySelector("[data-term-search-status]");
     var panel = root.querySelector("[data-grade-definitions]");
     if (!url || !select || !input || !panel) { return; }
+    function msg(name) { return root.getAttribute("data-msg-" + name) || ""; }
     box.hidden = false;
     var allOptions = select.innerHTML;
     var timer = null;
@@ -37,7 +38,7 @@
     function showGrades(term) {
       panel.textContent = "";
       if (!term) {
-        panel.appendChild(el("p", { "class": "mb-0 text-muted", "data-grade-empty": "" }, "Choose a term to see its grade definitions."));
+        panel.appendChild(el("p", { "class": "mb-0 text-muted", "data-grade-empty": "" }, msg("choose-term")));
         return;
       }
       var title = el("h2", { "class": "h6 mb-1", "data-grade-term": "" }, term.term + " ");
@@ -45,12 +46,12 @@
       panel.appendChild(title);
       var list = el("dl", { "class": "row mb-0", "data-grade-list": "" });
       term.grades.forEach(function (g) {
-        list.appendChild(el("dt", { "class": "col-sm-2", "data-grade": String(g.grade) }, "Grade " + g.grade));
+        list.appendChild(el("dt", { "class": "col-sm-2", "data-grade": String(g.grade) }, msg("grade") + " " + g.grade));
         list.appendChild(el("dd", { "class": "col-sm-10" }, g.text));
       });
       panel.appendChild(list);
       if (term.max_grade < 5) {
-        panel.appendChild(el("p", { "class": "mb-0 text-muted", "data-grade-max": "" }, "This term has no grade above " + term.max_grade + "."));
+        panel.appendChild(el("p", { "class": "mb-0 text-muted", "data-grade-max": "" }, msg("no-grade-above") + " " + term.max_grade + "."));
       }
     }
 
@@ -69,18 +70,18 @@
         if (mine !== sequence) { return; }
         var chosen = select.value;
         select.textContent = "";
-        select.appendChild(el("option", { value: "" }, data.results.length ? "Choose one of " + data.results.length + " terms" : "No term matches"));
+        select.appendChild(el("option", { value: "" }, data.results.length ? msg("choose-one") + " (" + data.results.length + ")" : msg("no-match")));
         data.results.forEach(function (t) {
           var option = el("option", { value: String(t.id) }, t.term + " — " + t.soc);
           if (String(t.id) === chosen) { option.selected = true; }
           select.appendChild(option);
         });
-        status.textContent = data.results.length + " matching terms";
+        status.textContent = data.results.length + " " + msg("matching");
         if (data.results.length === 1 && !chosen) {
           select.value = String(data.results[0].id);
           showGrades(data.results[0]);
         }
-      }).catch(function () { status.textContent = "Search unavailable: choose from the list."; select.innerHTML = allOptions; });
+      }).catch(function () { status.textContent = msg("unavailable"); select.innerHTML = allOptions; });
     }
 
     input.addEventListener("input", function () {

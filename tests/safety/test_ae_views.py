@@ -198,3 +198,47 @@ def test_the_log_reads_a_fixed_number_of_queries(
 
 
 QUERIES_LOG = 10
+
+
+def test_a_screen_failure_died_without_a_grade_5_event_raises_a_query(
+    subject, coordinator_a, investigator_a, password
+):
+    from enrollment.services import record_screen_failure
+
+    subject.refresh_from_db()
+    failure = record_screen_failure(
+        subject,
+        actor=investigator_a,
+        category="died",
+        text="Died of sepsis before apheresis",
+        password=password,
+        expected_version=subject.version,
+    )
+    query = DataQuery.objects.get(object_id=str(failure.pk), rule_ref="SF-DEATH-NO-G5")
+    assert query.is_open and query.field == "category"
+
+
+def test_a_screen_failure_died_with_its_grade_5_event_raises_none(
+    subject, coordinator_a, investigator_a, password
+):
+    from enrollment.services import record_screen_failure
+
+    _add(subject, coordinator_a, "Sepsis", grade=5, serious=True, seriousness_criteria=["death"],
+         ongoing=False, outcome="fatal", death_date=onset_of(subject))  # fmt: skip
+    subject.refresh_from_db()
+    failure = record_screen_failure(
+        subject,
+        actor=investigator_a,
+        category="died",
+        password=password,
+        expected_version=subject.version,
+    )
+    assert not DataQuery.objects.filter(object_id=str(failure.pk), rule_ref="SF-DEATH-NO-G5")
+
+
+def test_the_admin_lists_terms_with_the_to_verify_filter(admin_client):
+    response = admin_client.get("/admin/safety/ctcaeterm/", {"code_to_verify__exact": "0"})
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 9  # the codes RULES.md gives without [VERIFY]
+    assert admin_client.get("/admin/safety/ctcaeload/").status_code == 200
+    assert admin_client.get("/admin/safety/ctcaeterm/add/").status_code == 403
