@@ -229,6 +229,11 @@ class AdverseEventDetailApi(GenericAPIView):
         return Response(_output(self._event(subject, ae_id), subject, "identified"))
 
 
+class GradeTextOutput(serializers.Serializer):
+    grade = serializers.IntegerField()
+    text = serializers.CharField()
+
+
 class CTCAETermOutput(serializers.Serializer):
     id = serializers.IntegerField()
     term = serializers.CharField()
@@ -236,20 +241,28 @@ class CTCAETermOutput(serializers.Serializer):
     meddra_code = serializers.IntegerField(allow_null=True)
     code_to_verify = serializers.BooleanField()
     grading_scale = serializers.CharField()
+    grading_scale_label = serializers.CharField()
+    other_specify = serializers.BooleanField()
     max_grade = serializers.IntegerField()
-    grades = serializers.ListField(child=serializers.DictField())
+    definition = serializers.CharField()
+    grades = GradeTextOutput(many=True)
+
+
+class CTCAETermSearchOutput(serializers.Serializer):
+    results = CTCAETermOutput(many=True)
 
 
 class CTCAETermListApi(GenericAPIView):
     """CTCAE terms matching ``q`` (term or SOC words), at most 25, with their grade texts."""
 
     queryset = CTCAETerm.objects.none()
-    serializer_class = CTCAETermOutput
+    serializer_class = CTCAETermSearchOutput
+    pagination_class = None  # a search answers its best matches, not pages
 
     @extend_schema(
         operation_id="ctcae_terms_list",
         parameters=[OpenApiParameter("q", str, description="Words of the term or its SOC.")],
-        responses=CTCAETermOutput(many=True),
+        responses=CTCAETermSearchOutput,
     )
     def get(self, request):
         if not permissions.studies_for(request.user).exists():

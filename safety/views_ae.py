@@ -10,10 +10,12 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from enrollment.plausibility import first_consent_date
 from enrollment.views import SubjectCRFView, subject_for
 from safety import selectors_ae as selectors
 from safety.forms_ae import AdverseEventForm
 from safety.models import AdverseEvent
+from safety.models.adverse_events import NO_CONSENT
 from safety.services import save_adverse_event
 from trialsite.studies import permissions
 from trialsite.studies.roles import Action
@@ -56,6 +58,15 @@ class AdverseEventView(SubjectCRFView):
             pk=ae_id,
             subject=self.get_subject(),
         )
+
+    def entry_blocked_reason(self, record):
+        """Withdrawn consent (the base), or no consent yet: AEs are collected from consent."""
+        blocked = super().entry_blocked_reason(record)
+        if blocked or record is not None:
+            return blocked
+        if first_consent_date(self.get_subject()) is None:
+            return str(NO_CONSENT)
+        return ""
 
     def save(self, form, record, *, study, site):
         return save_adverse_event(

@@ -115,13 +115,20 @@ def _grade_defined(event: AdverseEvent) -> str:
     }
 
 
+NO_CONSENT = _(
+    "No informed consent is recorded for this subject: adverse events are collected from consent."
+)
+
+
 def _onset_before_consent(event: AdverseEvent) -> str:
     from enrollment.plausibility import first_consent_date
 
     if event.onset_date is None or event.subject_id is None:
         return ""
     first = first_consent_date(event.subject)
-    if first is None or event.onset_date >= first:
+    if first is None:
+        return NO_CONSENT
+    if event.onset_date >= first:
         return ""
     return _(
         "The onset (%(onset)s) is before the informed consent (%(icf)s): events before consent "

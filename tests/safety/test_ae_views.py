@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from safety.models import AdverseEvent
@@ -242,3 +243,19 @@ def test_the_admin_lists_terms_with_the_to_verify_filter(admin_client):
     assert response.context["cl"].result_count == 9  # the codes RULES.md gives without [VERIFY]
     assert admin_client.get("/admin/safety/ctcaeload/").status_code == 200
     assert admin_client.get("/admin/safety/ctcaeterm/add/").status_code == 403
+
+
+def test_no_event_is_recorded_before_the_consent(client, site_a, coordinator_a):
+    from enrollment.services import register_subject
+
+    unconsented = register_subject(
+        actor=coordinator_a, site=site_a, initials="ABC", sex="F",
+        birth_date=dt.date(1970, 1, 1), screening_date=dt.date.today() - dt.timedelta(days=10),
+    )  # fmt: skip
+    client.force_login(coordinator_a)
+    page = client.get(reverse("safety:ae-new", args=[unconsented.pk]))
+    assert page.status_code == 200 and page.context["readonly"] is True
+    assert "adverse events are collected from consent" in page.content.decode()
+    with pytest.raises(ValidationError) as refused:
+        _add(unconsented, coordinator_a)
+    assert "AE-BEFORE-ICF" in [e.code for e in refused.value.error_dict["onset_date"]]
