@@ -31,3 +31,6 @@ urlpatterns += [
 urlpatterns += [
     path("subjects/<int:pk>/labs/grade/", views_labs.lab_grade_preview, name="lab-grade-preview"),
 ]
+from safety.urls_ae import urlpatterns as ae_urlpatterns  # noqa: E402
+
+urlpatterns += ae_urlpatterns

@@ -18,7 +18,7 @@ from safety.models.adverse_events import (
 )
 from safety.models.dlt import DLTAdjudication, DLTEvaluation, DLTStatus
 from safety.models.labs import LabAEProposal, LabFlag, LabPanel, LabResult, ProposalStatus, Specimen  # noqa: E501
-from safety.models.terms import CTCAETerm, DLTCategory
+from safety.models.terms import CTCAELoad, CTCAETerm, DLTCategory, GradingScale
 
 __all__ = [
     "AEOutcome",
@@ -26,6 +26,7 @@ __all__ = [
     "ActionTaken",
     "AdverseEvent",
     "AdverseEventGrade",
+    "CTCAELoad",
     "CTCAETerm",
     "DLTAdjudication",
     "DLTEvaluation",
@@ -38,6 +39,7 @@ __all__ = [
     "LabResult",
     "ProposalStatus",
     "Specimen",
+    "GradingScale",
     "Relatedness",
     "SeriousnessCriterion",
     "Treatment",

@@ -16,6 +16,7 @@ from safety.services.labs import (
     regrade_labs,
     save_lab_panel,
 )
+from safety.services.terms import load_ctcae_file, load_shipped_terms
 
 __all__ = [
     "GRADE_DATE_ORDER",
@@ -25,6 +26,8 @@ __all__ = [
     "confirm_lab_proposal",
     "dismiss_lab_proposal",
     "grade_preview",
+    "load_ctcae_file",
+    "load_shipped_terms",
     "refresh_dlt_evaluation",
     "regrade_labs",
     "save_adverse_event",

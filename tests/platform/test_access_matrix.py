@@ -20,8 +20,8 @@ from django.utils import timezone
 from enrollment import services
 from enrollment.models import Consent, MedicationHistory, ScreeningLabs
 from safety import lab_import
-from safety.models import LabAEProposal
-from safety.services import save_lab_panel
+from safety.models import CTCAETerm, LabAEProposal
+from safety.services import save_adverse_event, save_lab_panel
 from tests.dosing_data import confirmed_subject, prepare_treatment
 from tests.enrollment_data import screen_eligible_subject
 from tests.safety.dlt_data import dlt_candidate
@@ -121,6 +121,15 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
             "best_response": "CRi",
         },
     )
+    adverse_event = save_adverse_event(
+        subject,
+        actor=coordinator_a,
+        values={
+            "term": CTCAETerm.objects.get(term="Fever"),
+            "onset_date": timezone.localdate() - dt.timedelta(days=1),
+            "grade": 1,
+        },
+    )
     labs = ScreeningLabs.objects.get(subject=subject)
     query = queries.raise_query(labs, actor=monitor, field="creatinine", text="Source value?")
     (notice,) = notifications.notify(study, [investigator_a], message="Look at this", url="/")
@@ -153,6 +162,7 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
         "labs": labs,
         "query": query,
         "candidate": candidate,
+        "adverse_event": adverse_event,
     }
 
 
@@ -231,6 +241,11 @@ def url_of(page: str, world: dict) -> str:
         "safety:lab-grade-preview": [subject.pk],
         "safety:lab-proposal-action": [subject.pk, world["lab_proposal"].pk, param],
         "safety:lab-import-status": ["matrix-token"],
+        "safety:ae-log": [subject.pk],
+        "safety:ae-new": [subject.pk],
+        "safety:ae-edit": [subject.pk, world["adverse_event"].pk],
+        "api:subject-adverse-events": [subject.pk],
+        "api:subject-adverse-event": [subject.pk, world["adverse_event"].pk],
     }.get(name, [])
     return reverse(name, args=args)
 

@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from dosing import api as dosing_api
 from enrollment import api as enrollment_api
+from safety import api_ae as safety_api
 from safety import api_dlt as safety_dlt_api
 from safety import api_labs
 from trialsite.api import views
@@ -64,4 +65,15 @@ urlpatterns = [
         api_labs.SubjectLabPanelsApi.as_view(),
         name="subject-lab-panels",
     ),
+    path(
+        "v1/subjects/<int:pk>/adverse-events/",
+        safety_api.AdverseEventListApi.as_view(),
+        name="subject-adverse-events",
+    ),
+    path(
+        "v1/subjects/<int:pk>/adverse-events/<int:ae_id>/",
+        safety_api.AdverseEventDetailApi.as_view(),
+        name="subject-adverse-event",
+    ),
+    path("v1/ctcae-terms/", safety_api.CTCAETermListApi.as_view(), name="ctcae-term-list"),
 ]
