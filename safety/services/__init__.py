@@ -8,3 +8,11 @@ from safety.services.adverse_events import (
 )
 
 __all__ = ["GRADE_DATE_ORDER", "save_adverse_event", "save_derived_adverse_event"]
+from safety.services.crs_icans import (  # noqa: E402
+    grade_crs,
+    grade_icans,
+    save_crs_assessment,
+    save_icans_assessment,
+)
+
+__all__ += ["grade_crs", "grade_icans", "save_crs_assessment", "save_icans_assessment"]
