@@ -316,3 +316,13 @@ def grade_icans_values(values: Mapping, *, settings: Mapping) -> Grading:
         sentence=icans_sentence(grade, deciding, shown),
         ice_score=score,
     )
+
+
+def stored_sentence(record) -> str:
+    """The sentence of a saved day's stored grade and deciding parameter (for pages and API)."""
+    if not record.deciding:
+        return ""
+    if hasattr(record, "max_temperature_c"):
+        return crs_sentence(record.grade, record.deciding)
+    values = {name: getattr(record, name) for name in ("consciousness", "seizure", "raised_icp")}
+    return icans_sentence(record.grade, record.deciding, {**values, "ice_score": record.ice_score})
