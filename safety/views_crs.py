@@ -185,11 +185,8 @@ def _live_grade(request, pk: int, kind: str):
     form = spec["form"](request.POST, instance=record)
     if not form.is_valid():
         errors = {
-            field: [
-                {"message": str(e.message % (e.params or {})), "code": e.code or ""}
-                for e in errs.as_data()
-            ]
-            for field, errs in form.errors.items()
+            field: messages
+            for field, messages in form.errors.get_json_data().items()
             if field not in ("version", "reason")
         }
         if errors:
