@@ -28,6 +28,15 @@ def episodes_with_events(subject: Subject, model) -> list[tuple[object, AdverseE
         event.source_key: event
         for event in AdverseEvent.objects.filter(subject=subject, source_key__in=list(keys))
         .select_related("term")
-        .only("pk", "source_key", "grade", "worst_grade", "ongoing", "outcome", "term__term")
+        .only(
+            "pk",
+            "subject_id",
+            "source_key",
+            "grade",
+            "worst_grade",
+            "ongoing",
+            "outcome",
+            "term__term",
+        )
     }
     return [(e, events.get(key)) for key, e in keys.items()]

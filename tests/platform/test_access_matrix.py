@@ -19,6 +19,7 @@ from django.utils import timezone
 from enrollment import services
 from enrollment.models import Consent, MedicationHistory, ScreeningLabs
 from tests.enrollment_data import screen_eligible_subject
+from tests.safety.crs_data import add_crs, add_icans
 from trialsite.records import notifications, queries
 from trialsite.studies.models import Membership
 
@@ -117,6 +118,12 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
     labs = ScreeningLabs.objects.get(subject=subject)
     query = queries.raise_query(labs, actor=monitor, field="creatinine", text="Source value?")
     (notice,) = notifications.notify(study, [investigator_a], message="Look at this", url="/")
+    services.anchor_schedule(
+        subject, timezone.localdate() - dt.timedelta(days=2), actor=coordinator_a
+    )
+    subject.refresh_from_db()
+    crs = add_crs(subject, coordinator_a, 1, "38.6")
+    icans = add_icans(subject, coordinator_a, 1, (3, 2, 1, 0, 0))
     return {
         "notice": notice,
         "membership": Membership.objects.get(user=coordinator_a),
@@ -127,6 +134,8 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
         "regimen": regimen,
         "labs": labs,
         "query": query,
+        "crs": crs,
+        "icans": icans,
     }
 
 
@@ -162,6 +171,20 @@ def url_of(page: str, world: dict) -> str:
         "api:subject-list": [world["study"].pk],
         "api:subject-eligibility": [subject.pk],
         "api:subject-screening-crf": [subject.pk, "labs"],
+        "safety:crs-list": [subject.pk],
+        "safety:crs-new": [subject.pk],
+        "safety:crs-edit": [subject.pk, world["crs"].pk],
+        "safety:crs-grade": [subject.pk],
+        "safety:icans-list": [subject.pk],
+        "safety:icans-new": [subject.pk],
+        "safety:icans-edit": [subject.pk, world["icans"].pk],
+        "safety:icans-grade": [subject.pk],
+        "api:subject-crs-list": [subject.pk],
+        "api:subject-crs-detail": [subject.pk, world["crs"].pk],
+        "api:subject-crs-episodes": [subject.pk],
+        "api:subject-icans-list": [subject.pk],
+        "api:subject-icans-detail": [subject.pk, world["icans"].pk],
+        "api:subject-icans-episodes": [subject.pk],
     }.get(name, [])
     return reverse(name, args=args)
 

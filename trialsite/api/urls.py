@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from enrollment import api as enrollment_api
+from safety import api_crs
 from trialsite.api import views
 
 app_name = "api"
@@ -25,5 +26,27 @@ urlpatterns = [
         "v1/subjects/<int:pk>/screening/<slug:crf>/",
         enrollment_api.ScreeningCrfApi.as_view(),
         name="subject-screening-crf",
+    ),
+    path("v1/subjects/<int:pk>/crs/", api_crs.CRSListApi.as_view(), name="subject-crs-list"),
+    path(
+        "v1/subjects/<int:pk>/crs/<int:record_id>/",
+        api_crs.CRSDetailApi.as_view(),
+        name="subject-crs-detail",
+    ),
+    path(
+        "v1/subjects/<int:pk>/crs-episodes/",
+        api_crs.CRSEpisodeListApi.as_view(),
+        name="subject-crs-episodes",
+    ),
+    path("v1/subjects/<int:pk>/icans/", api_crs.ICANSListApi.as_view(), name="subject-icans-list"),
+    path(
+        "v1/subjects/<int:pk>/icans/<int:record_id>/",
+        api_crs.ICANSDetailApi.as_view(),
+        name="subject-icans-detail",
+    ),
+    path(
+        "v1/subjects/<int:pk>/icans-episodes/",
+        api_crs.ICANSEpisodeListApi.as_view(),
+        name="subject-icans-episodes",
     ),
 ]
