@@ -90,6 +90,9 @@ class DailyAssessmentListApi(GenericAPIView):
     kind = "crs"
     queryset = Subject.objects.none()
 
+    def get_serializer_class(self):
+        return _INPUTS[self.kind]
+
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, pk: int):
         subject = _readable_subject(request, pk)
@@ -116,6 +119,9 @@ class DailyAssessmentDetailApi(GenericAPIView):
 
     kind = "crs"
     queryset = Subject.objects.none()
+
+    def get_serializer_class(self):
+        return _INPUTS[self.kind]
 
     def _record(self, request, pk: int, record_id: int):
         subject = _readable_subject(request, pk)
