@@ -174,6 +174,7 @@ class EpisodeListApi(GenericAPIView):
     queryset = Subject.objects.none()
     serializer_class = EpisodeOutput
 
+    @extend_schema(responses=EpisodeOutput(many=True))
     def get(self, request, pk: int):
         subject = _readable_subject(request, pk)
         rows = selectors_crs.episodes_with_events(subject, KINDS[self.kind][0])
