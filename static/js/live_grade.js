@@ -69,5 +69,8 @@
     }
     form.addEventListener("input", schedule);
     form.addEventListener("change", schedule);
+    // Values already in the form (a day being corrected, or typed before this script ran).
+    var first = form.querySelector("[name='max_temperature_c'], [name='ice_orientation']");
+    if (first && first.value) { schedule(); }
   });
 })();
