@@ -380,8 +380,8 @@ def _regrade_crs(subject: Subject, *, actor, after: CRSAssessment) -> None:
         try:
             grading = _grade_crs_day(values, chain, settings)
         except ValidationError:
-            # A later day's own values are unchanged: only "CRS resolved" can now clash with
-            # an episode it no longer closes; its stored grade stays and a query will follow.
+            # A later day's own values are unchanged and were graded when it was saved; a
+            # refusal here could only repeat that day's own input problem, so it keeps its grade.
             chain.advance(row.grade, values)
             continue
         new = {
