@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
@@ -184,14 +184,21 @@ class EpisodeListApi(GenericAPIView):
         return self.get_paginated_response(EpisodeOutput(page, many=True).data)
 
 
-def _subclass(base, kind: str):
-    name = f"{kind.upper()}{base.__name__}"
-    return type(name, (base,), {"kind": kind})
+def _subclass(base, kind: str, operations: dict[str, str]):
+    """The CRS or ICANS resource, with its own OpenAPI operation ids."""
+    view = type(f"{kind.upper()}{base.__name__}", (base,), {"kind": kind})
+    schemas = {
+        method: extend_schema(operation_id=f"{kind}_{op}") for method, op in operations.items()
+    }
+    return extend_schema_view(**schemas)(view)
 
 
-CRSListApi = _subclass(DailyAssessmentListApi, "crs")
-ICANSListApi = _subclass(DailyAssessmentListApi, "icans")
-CRSDetailApi = _subclass(DailyAssessmentDetailApi, "crs")
-ICANSDetailApi = _subclass(DailyAssessmentDetailApi, "icans")
-CRSEpisodeListApi = _subclass(EpisodeListApi, "crs")
-ICANSEpisodeListApi = _subclass(EpisodeListApi, "icans")
+_LIST = {"get": "assessments_list", "post": "assessment_create"}
+_DETAIL = {"get": "assessment_retrieve", "put": "assessment_update"}
+_EPISODES = {"get": "episodes_list"}
+CRSListApi = _subclass(DailyAssessmentListApi, "crs", _LIST)
+ICANSListApi = _subclass(DailyAssessmentListApi, "icans", _LIST)
+CRSDetailApi = _subclass(DailyAssessmentDetailApi, "crs", _DETAIL)
+ICANSDetailApi = _subclass(DailyAssessmentDetailApi, "icans", _DETAIL)
+CRSEpisodeListApi = _subclass(EpisodeListApi, "crs", _EPISODES)
+ICANSEpisodeListApi = _subclass(EpisodeListApi, "icans", _EPISODES)
