@@ -212,3 +212,16 @@ def test_the_live_grade_of_icans(client, subject, coordinator_a):
         "Grade 2: depressed level of consciousness (Depressed: awakens to voice)"
     )
     assert answer["ice_score"] == 7
+
+
+def test_the_history_of_an_episode_ae_opens_before_the_ae_pages_exist(
+    client, subject, coordinator_a
+):
+    from django.contrib.contenttypes.models import ContentType
+
+    add_crs(subject, coordinator_a, 1, "38.5")
+    event = AdverseEvent.objects.get(subject=subject)
+    client.force_login(coordinator_a)
+    content_type = ContentType.objects.get_for_model(AdverseEvent).pk
+    response = client.get(reverse("records:history", args=[content_type, event.pk]))
+    assert response.status_code == 200
