@@ -31,6 +31,7 @@ class SafetyConfig(AppConfig):
         )
         _register_labs()
         _register_ae()
+        _register_daily_crs_icans_forms()
 
 
 def _register_labs() -> None:
@@ -99,3 +100,17 @@ def validate_dlt_criteria(value: object) -> dict:
     if not isinstance(value, dict):
         raise ValueError("dlt_criteria must be an object")
     return DLTCriteria.from_dict(value).to_dict()
+
+
+def _register_daily_crs_icans_forms() -> None:
+    """Daily CRS and ICANS assessments are expected every inpatient day, Day 0 to Day 14
+    (issue #11: "from Day 0 to discharge"); later days are entered when CRS/ICANS is suspected."""
+    from enrollment import expected_forms
+
+    days = tuple(f"D{day}" for day in range(15))
+    for order, (code, label) in enumerate(
+        (("CRS", "Daily CRS assessment"), ("ICANS", "Daily ICANS assessment")), start=200
+    ):
+        expected_forms.register(
+            expected_forms.ExpectedForm(code=code, label=label, visit_codes=days, order=order)
+        )

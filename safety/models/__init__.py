@@ -44,3 +44,11 @@ __all__ = [
     "SeriousnessCriterion",
     "Treatment",
 ]
+from safety.models.crs_icans import (  # noqa: E402
+    CRSAssessment,
+    CRSEpisode,
+    ICANSAssessment,
+    ICANSEpisode,
+)
+
+__all__ += ["CRSAssessment", "CRSEpisode", "ICANSAssessment", "ICANSEpisode"]

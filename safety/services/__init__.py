@@ -7,6 +7,12 @@ from safety.services.adverse_events import (
     save_adverse_event,
     save_derived_adverse_event,
 )
+from safety.services.crs_icans import (
+    grade_crs,
+    grade_icans,
+    save_crs_assessment,
+    save_icans_assessment,
+)
 from safety.services.dlt import adjudicate_dlt, close_dlt_windows, refresh_dlt_evaluation
 from safety.services.labs import (
     LabRowsInvalid,
@@ -25,12 +31,16 @@ __all__ = [
     "close_dlt_windows",
     "confirm_lab_proposal",
     "dismiss_lab_proposal",
+    "grade_crs",
+    "grade_icans",
     "grade_preview",
     "load_ctcae_file",
     "load_shipped_terms",
     "refresh_dlt_evaluation",
     "regrade_labs",
     "save_adverse_event",
+    "save_crs_assessment",
     "save_derived_adverse_event",
+    "save_icans_assessment",
     "save_lab_panel",
 ]
