@@ -16,6 +16,7 @@ from safety.models.adverse_events import (
     SeriousnessCriterion,
     Treatment,
 )
+from safety.models.sae import ClockKind, ClockStatus, SAEClock, SAEClockAlert, SAEReport, SUSARClass
 from safety.models.terms import CTCAETerm, DLTCategory
 
 __all__ = [
@@ -25,9 +26,15 @@ __all__ = [
     "AdverseEvent",
     "AdverseEventGrade",
     "CTCAETerm",
+    "ClockKind",
+    "ClockStatus",
     "DLTCategory",
     "Expectedness",
     "Relatedness",
+    "SAEClock",
+    "SAEClockAlert",
+    "SAEReport",
+    "SUSARClass",
     "SeriousnessCriterion",
     "Treatment",
 ]

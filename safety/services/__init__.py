@@ -6,5 +6,13 @@ from safety.services.adverse_events import (
     save_adverse_event,
     save_derived_adverse_event,
 )
+from safety.services.sae import record_submission, sync_sae_report, update_sae_report
 
-__all__ = ["GRADE_DATE_ORDER", "save_adverse_event", "save_derived_adverse_event"]
+__all__ = [
+    "GRADE_DATE_ORDER",
+    "save_adverse_event",
+    "save_derived_adverse_event",
+    "record_submission",
+    "sync_sae_report",
+    "update_sae_report",
+]

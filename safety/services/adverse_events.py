@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from enrollment.models import Subject
 from enrollment.services import require_data_entry
 from safety.models import AdverseEvent, AdverseEventGrade, AESource
+from safety.services.sae import sync_sae_report
 from trialsite import clock
 from trialsite.records import services as records
 from trialsite.records.exceptions import field_error
@@ -146,6 +147,7 @@ def _save(
         )
     if history:
         _write_steps(event, history, actor=actor)
+    sync_sae_report(event, actor=actor)  # a serious event starts its SAE report and clocks
     return event
 
 

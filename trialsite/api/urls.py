@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from enrollment import api as enrollment_api
+from safety.api_sae import urlpatterns as sae_api_urlpatterns
 from trialsite.api import views
 
 app_name = "api"
@@ -27,3 +28,4 @@ urlpatterns = [
         name="subject-screening-crf",
     ),
 ]
+urlpatterns += sae_api_urlpatterns
