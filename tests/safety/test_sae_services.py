@@ -327,10 +327,14 @@ def test_every_ae_field_the_report_reads_is_on_the_event(subject, coordinator_a,
 
 
 def test_study_settings_change_the_clocks(subject, coordinator_a, aware, study, study_admin):
-    document = {**study.settings, "sae_reporting": {
-        **study.settings["sae_reporting"], "initial_report_hours": 12, "follow_up_days": None}}  # fmt: skip
-    study_services.update_study_settings(study, actor=study_admin, document=document, reason="stricter",
-                                   expected_version=study.settings_version)  # fmt: skip
+    section = {**study.settings["sae_reporting"], "initial_report_hours": 12, "follow_up_days": None}
+    study_services.update_study_settings(
+        study,
+        actor=study_admin,
+        document={**study.settings, "sae_reporting": section},
+        reason="stricter",
+        expected_version=study.settings_version,
+    )
     subject.study.refresh_from_db()
     event = serious_event(subject, coordinator_a)
     clocks = _clocks(SAEReport.objects.get(event=event))
@@ -341,7 +345,12 @@ def test_study_settings_change_the_clocks(subject, coordinator_a, aware, study, 
 def test_invalid_sae_settings_are_refused_by_the_study_settings(study, study_admin):
     document = {**study.settings, "sae_reporting": {"initial_report_hours": 48}}
     with pytest.raises(ValidationError) as excinfo:
-        study_services.update_study_settings(study, actor=study_admin, document=document, reason="slower",
-                                       expected_version=study.settings_version)  # fmt: skip
+        study_services.update_study_settings(
+            study,
+            actor=study_admin,
+            document=document,
+            reason="slower",
+            expected_version=study.settings_version,
+        )
     assert "initial_report_hours" in str(excinfo.value)
     assert serious_values  # the helper module is shared with the page tests
