@@ -327,7 +327,8 @@ def test_every_ae_field_the_report_reads_is_on_the_event(subject, coordinator_a,
 
 
 def test_study_settings_change_the_clocks(subject, coordinator_a, aware, study, study_admin):
-    section = {**study.settings["sae_reporting"], "initial_report_hours": 12, "follow_up_days": None}
+    section = {**study.settings["sae_reporting"], "initial_report_hours": 12}
+    section["follow_up_days"] = None
     study_services.update_study_settings(
         study,
         actor=study_admin,
