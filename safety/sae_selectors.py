@@ -73,7 +73,7 @@ class ClockState:
 
 
 def _duration(delta: dt.timedelta) -> str:
-    """"23 h 59 min" under two days (the 24-hour clock counts in hours), "6 days 4 h" beyond."""
+    """ "23 h 59 min" under two days (the 24-hour clock counts in hours), "6 days 4 h" beyond."""
     days, hours, minutes = sae_clocks.split_duration(delta)
     if days < 2:
         return str(_("%(h)s h %(m)s min") % {"h": days * 24 + hours, "m": minutes})

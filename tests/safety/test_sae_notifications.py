@@ -48,9 +48,7 @@ def contacts(study, study_admin):
 
 
 def _recipients(**filters) -> set[str]:
-    return set(
-        Notification.objects.filter(**filters).values_list("recipient__username", flat=True)
-    )
+    return set(Notification.objects.filter(**filters).values_list("recipient__username", flat=True))
 
 
 def _addresses(outbox) -> set[str]:

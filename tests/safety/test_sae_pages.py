@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from tests.enrollment_data import register_and_consent
 from tests.safety.sae_data import moment, serious_event
 
 pytestmark = pytest.mark.django_db
+CSS = Path(__file__).resolve().parents[2] / "static" / "css" / "trialsite.css"
 QUERIES = 10  # the SAE list page, at 1 and at n SAEs
 
 
@@ -58,7 +60,7 @@ def test_an_overdue_clock_is_red_on_the_list(client, coordinator_a, report, awar
     html = client.get("/safety/sae/").content.decode()
     assert _clock_li(html, "initial") == "sae-clock-overdue"
     assert "overdue by 0 h 1 min" in html
-    css = open("static/css/trialsite.css", encoding="utf-8").read()
+    css = CSS.read_text(encoding="utf-8")
     assert ".sae-clock-overdue" in css and "--bs-danger" in css
     assert "style=" not in html.split("<main", 1)[1]  # no inline style (CSP)
 
@@ -183,14 +185,10 @@ def test_a_submission_in_the_future_is_refused_on_its_field(client, coordinator_
         {"submitted_at": future, "reference": "X", "version": initial.version},
     )
     assert response.status_code == 400
-    assert [e.code for e in response.context["form"].errors.as_data()["submitted_at"]] == [
-        "future"
-    ]
+    assert [e.code for e in response.context["form"].errors.as_data()["submitted_at"]] == ["future"]
 
 
-def test_the_report_details_need_a_reason_and_move_the_clocks(
-    client, coordinator_a, report, aware
-):
+def test_the_report_details_need_a_reason_and_move_the_clocks(client, coordinator_a, report, aware):
     from django.utils import timezone
 
     client.force_login(coordinator_a)
@@ -249,8 +247,8 @@ def test_the_printable_report_shows_day_0_once_infused(
     assert "(Day 2)" in html  # onset three days after screening: Day 2
 
 
-def test_print_css_hides_the_navigation(client):
-    css = open("static/css/trialsite.css", encoding="utf-8").read()
+def test_print_css_hides_the_navigation():
+    css = CSS.read_text(encoding="utf-8")
     print_rules = css.split("@media print", 1)[1]
     assert "nav.navbar" in print_rules and ".no-print" in print_rules
 
