@@ -175,11 +175,31 @@ class SubmissionInput(serializers.Serializer):
 
 
 class SAEClockSubmissionApi(GenericAPIView):
-    """PUT: record (or correct, with a reason) the submission of one report; the clock's version
-    you read is required (428 without it, 409 when stale)."""
+    """GET one clock (with the version to send back); PUT records (or corrects, with a reason)
+    the submission of its report: the version you read is required (428 without, 409 stale)."""
 
     queryset = SAEClock.objects.none()
     serializer_class = SubmissionInput
+
+    def _clock(self, request, pk: int) -> tuple[SAEClock, str]:
+        sae_clock = get_object_or_404(
+            SAEClock.objects.select_related("report__subject", "study"), pk=pk
+        )
+        access = _access(request.user, sae_clock.study, sae_clock.report.subject.site_id)
+        if access is None:
+            raise Http404
+        return sae_clock, access
+
+    @extend_schema(operation_id="sae_clock_retrieve", responses=IdentifiedClockOutput)
+    def get(self, request, pk: int):
+        sae_clock, access = self._clock(request, pk)
+        now = clock.now()
+        due_soon = sae_services.reporting_settings(sae_clock.study).due_soon_hours
+        data = _clock_data(
+            sae_selectors.clock_state(sae_clock, now=now, due_soon_hours=due_soon), now
+        )
+        output = IdentifiedClockOutput if access == "identified" else ClockOutput
+        return Response(output(data).data)
 
     @extend_schema(
         operation_id="sae_clock_submission",
@@ -187,13 +207,8 @@ class SAEClockSubmissionApi(GenericAPIView):
         responses=IdentifiedClockOutput,
     )
     def put(self, request, pk: int):
-        sae_clock = get_object_or_404(
-            SAEClock.objects.select_related("report__subject", "study"), pk=pk
-        )
+        sae_clock, _access_level = self._clock(request, pk)
         site_id = sae_clock.report.subject.site_id
-        access = _access(request.user, sae_clock.study, site_id)
-        if access is None:
-            raise Http404
         if not permissions.can(
             request.user, Action.ENTER_DATA, study=sae_clock.study, site=site_id
         ):

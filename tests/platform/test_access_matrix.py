@@ -19,6 +19,7 @@ from django.utils import timezone
 from enrollment import services
 from enrollment.models import Consent, MedicationHistory, ScreeningLabs
 from tests.enrollment_data import screen_eligible_subject
+from tests.safety.sae_data import serious_event
 from trialsite.records import notifications, queries
 from trialsite.studies.models import Membership
 
@@ -117,6 +118,7 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
     labs = ScreeningLabs.objects.get(subject=subject)
     query = queries.raise_query(labs, actor=monitor, field="creatinine", text="Source value?")
     (notice,) = notifications.notify(study, [investigator_a], message="Look at this", url="/")
+    sae = serious_event(subject, coordinator_a).sae_report
     return {
         "notice": notice,
         "membership": Membership.objects.get(user=coordinator_a),
@@ -127,6 +129,7 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
         "regimen": regimen,
         "labs": labs,
         "query": query,
+        "sae": sae,
     }
 
 
@@ -162,6 +165,13 @@ def url_of(page: str, world: dict) -> str:
         "api:subject-list": [world["study"].pk],
         "api:subject-eligibility": [subject.pk],
         "api:subject-screening-crf": [subject.pk, "labs"],
+        "safety:sae-report": [world["sae"].pk],
+        "safety:sae-print": [world["sae"].pk],
+        "safety:sae-details": [world["sae"].pk],
+        "safety:sae-submission": [world["sae"].clocks.first().pk],
+        "api:sae-report-detail": [world["sae"].pk],
+        "api:sae-report-list": [world["study"].pk],
+        "api:sae-clock-submission": [world["sae"].clocks.first().pk],
     }.get(name, [])
     return reverse(name, args=args)
 
