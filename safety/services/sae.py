@@ -90,6 +90,9 @@ def sync_sae_report(event: AdverseEvent, *, actor) -> SAEReport | None:
     susar = _susar(event, settings)
     now = clock.now()
     if existing is None:
+        # Awareness to the minute: the form shows and takes minutes, and a submission typed in
+        # the same minute must not read as "before awareness".
+        aware_at = now.replace(second=0, microsecond=0)
         report = records.create_record(
             SAEReport,
             actor=actor,
@@ -98,7 +101,7 @@ def sync_sae_report(event: AdverseEvent, *, actor) -> SAEReport | None:
             values={
                 "subject": event.subject,
                 "event": event,
-                "aware_at": now,
+                "aware_at": aware_at,
                 "susar": susar,
                 "susar_since": now if susar else None,
             },
