@@ -1,10 +1,11 @@
 """The demo SAE (``manage.py seed_demo``): febrile neutropenia needing admission, with its clocks.
 
-One eligible demo subject with consent gets a grade 3 febrile neutropenia, serious for
-hospitalisation, entered through the AE service (which starts the SAE report). The site learned
+The AE demo's serious event, when it seeded one; else an eligible demo subject with consent gets
+a grade 3 febrile neutropenia, serious for hospitalisation, entered through the AE service
+(which starts the SAE report). The site learned
 of it six hours before it was entered; the initial report went to the sponsor five hours after
 awareness (clock *met*); the follow-up report is still *running*. Idempotent: nothing is added
-once the study has an SAE report. Synthetic data only.
+once the demo submission (``REFERENCE``) is recorded. Synthetic data only.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 from enrollment.models import Consent, Subject, SubjectStatus
+from enrollment.plausibility import calendar_date
 from safety.models import ClockKind, CTCAETerm, DLTCategory, SAEClock, SAEReport
 from safety.services import record_submission, save_adverse_event, update_sae_report
 from trialsite import clock
@@ -32,23 +34,61 @@ FEBRILE_NEUTROPENIA = {
 }
 
 
+REFERENCE = "DEMO-SAE-0001"
+
+
 def seed(*, study, site, users, stdout) -> None:
-    if SAEReport.objects.filter(study=study).exists():
-        return
-    subject = (
-        Subject.objects.filter(site=site, enrollment_status=SubjectStatus.ELIGIBLE)
-        .filter(pk__in=Consent.objects.values("subject_id"))
-        .order_by("screening_sequence", "pk")
-        .first()
-    )
-    if subject is None:
+    """The demo's SAE: the AE demo's serious event when there is one, else febrile neutropenia."""
+    if SAEClock.objects.filter(study=study, reference=REFERENCE).exists():
         return
     coordinator, investigator = users["coordinator"], users["investigator"]
+    report = (
+        SAEReport.objects.filter(study=study, subject__site=site, still_serious=True)
+        .select_related("event")
+        .order_by("pk")
+        .first()
+    )
+    if report is None:
+        subject = (
+            Subject.objects.filter(site=site, enrollment_status=SubjectStatus.ELIGIBLE)
+            .filter(pk__in=Consent.objects.values("subject_id"))
+            .order_by("screening_sequence", "pk")
+            .first()
+        )
+        if subject is None:
+            return
+        report = _febrile_neutropenia(subject, coordinator).sae_report
+    aware = clock.now().replace(second=0, microsecond=0) - dt.timedelta(hours=6)
+    if calendar_date(aware) < report.event.onset_date:
+        aware = report.aware_at  # the event began today: keep the awareness as saved
+    report = update_sae_report(
+        report,
+        actor=coordinator,
+        values={
+            "aware_at": aware,
+            "narrative": report.narrative
+            or f"{report.event.display_term}, grade {report.event.grade}; admitted for "
+            "treatment. Cultures pending.",
+        },
+        expected_version=report.version,
+        reason="The ward told the study team at the evening round, before the AE was entered.",
+    )
+    initial = SAEClock.objects.get(report=report, kind=ClockKind.INITIAL)
+    record_submission(
+        initial,
+        actor=investigator,
+        submitted_at=min(aware + dt.timedelta(hours=5), clock.now()),
+        reference=REFERENCE,
+        expected_version=initial.version,
+    )
+    stdout.write(f"Demo SAE: {report.subject} {report.event.display_term} (initial report met)")
+
+
+def _febrile_neutropenia(subject, coordinator):
     term, _created = CTCAETerm.objects.get_or_create(
         term="Febrile neutropenia", defaults=FEBRILE_NEUTROPENIA
     )
-    now = clock.now()
-    event = save_adverse_event(
+    return save_adverse_event(
         subject,
         actor=coordinator,
         values={
@@ -63,25 +103,3 @@ def seed(*, study, site, users, stdout) -> None:
             "treatment_other": "Cefepime IV",
         },
     )
-    report = event.sae_report
-    aware = now - dt.timedelta(hours=6)
-    report = update_sae_report(
-        report,
-        actor=coordinator,
-        values={
-            "aware_at": aware,
-            "narrative": "Fever 39.1 °C with ANC 0.2 × 10⁹/L; admitted for IV antibiotics. "
-            "Blood cultures pending.",
-        },
-        expected_version=report.version,
-        reason="The ward told the study team at the evening round, before the AE was entered.",
-    )
-    initial = SAEClock.objects.get(report=report, kind=ClockKind.INITIAL)
-    record_submission(
-        initial,
-        actor=investigator,
-        submitted_at=aware + dt.timedelta(hours=5),
-        reference="DEMO-SAE-0001",
-        expected_version=initial.version,
-    )
-    stdout.write(f"Demo SAE: {subject} {term.term} (initial report met, follow-up running)")
