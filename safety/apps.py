@@ -32,6 +32,7 @@ class SafetyConfig(AppConfig):
         _register_labs()
         _register_ae()
         _register_daily_crs_icans_forms()
+        _register_sae()
 
 
 def _register_labs() -> None:
@@ -91,6 +92,32 @@ def _register_ae() -> None:
             ),
         ),
     )
+
+
+def _register_sae() -> None:
+    """SAE reporting clocks: the study setting, the navigation entry and the beat task."""
+    from safety import sae_clocks, sae_tasks  # noqa: F401  (sae_tasks registers the task)
+    from trialsite.navigation import NavItem, register
+    from trialsite.studies.roles import Action
+    from trialsite.studies.study_settings import SettingsSection, register_section
+
+    register(NavItem("Serious adverse events", "safety:sae-list", Action.VIEW_CLINICAL, 300))
+    register_section(
+        SettingsSection(
+            name="sae_reporting",
+            label="SAE reporting clocks (hours, calendar days) and safety contacts",
+            default=sae_clocks.DEFAULT_SAE_REPORTING.to_dict(),
+            validate=validate_sae_reporting,
+            source="ICH E2A; 21 CFR 312.32; EU CT Regulation 536/2014 Art. 41-42",
+        )
+    )
+
+
+def validate_sae_reporting(value: object) -> dict:
+    """The stored section must load into safety.sae_clocks.SAEReportingSettings unchanged."""
+    from safety.sae_clocks import SAEReportingSettings, validate_settings
+
+    return SAEReportingSettings(**validate_settings(value)).to_dict()
 
 
 def validate_dlt_criteria(value: object) -> dict:

@@ -5,7 +5,7 @@ which runs after, treats subjects of its own through the infusion CRF), the dail
 lab demos then follow the subjects that have a Day 0.
 """
 
-from safety import demo_ae, demo_crs, demo_dlt, demo_labs
+from safety import demo_ae, demo_crs, demo_dlt, demo_labs, demo_sae
 
 
 def seed(*, study, site, users, stdout) -> None:
@@ -13,3 +13,4 @@ def seed(*, study, site, users, stdout) -> None:
     demo_dlt.seed(study=study, site=site, users=users, stdout=stdout)
     demo_crs.seed(study=study, site=site, users=users, stdout=stdout)
     demo_labs.seed(study=study, site=site, users=users, stdout=stdout)
+    demo_sae.seed(study=study, site=site, users=users, stdout=stdout)

@@ -57,3 +57,6 @@ urlpatterns += [
     ),
     path("subjects/<int:pk>/icans/grade/", views_crs.icans_live_grade, name="icans-grade"),
 ]
+from safety.urls_sae import urlpatterns as sae_urlpatterns  # noqa: E402
+
+urlpatterns += sae_urlpatterns

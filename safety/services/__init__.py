@@ -22,6 +22,7 @@ from safety.services.labs import (
     regrade_labs,
     save_lab_panel,
 )
+from safety.services.sae import record_submission, sync_sae_report, update_sae_report
 from safety.services.terms import load_ctcae_file, load_shipped_terms
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "grade_preview",
     "load_ctcae_file",
     "load_shipped_terms",
+    "record_submission",
     "refresh_dlt_evaluation",
     "regrade_labs",
     "save_adverse_event",
@@ -43,4 +45,6 @@ __all__ = [
     "save_derived_adverse_event",
     "save_icans_assessment",
     "save_lab_panel",
+    "sync_sae_report",
+    "update_sae_report",
 ]

@@ -26,6 +26,7 @@ from tests.dosing_data import confirmed_subject, prepare_treatment
 from tests.enrollment_data import screen_eligible_subject
 from tests.safety.crs_data import add_crs, add_icans
 from tests.safety.dlt_data import dlt_candidate
+from tests.safety.sae_data import serious_event
 from trialsite import clock
 from trialsite.records import notifications, queries
 from trialsite.studies.models import Membership
@@ -154,6 +155,7 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
     subject.refresh_from_db()
     crs = add_crs(subject, coordinator_a, 1, "38.6")
     icans = add_icans(subject, coordinator_a, 1, (3, 2, 1, 0, 0))
+    sae = serious_event(subject, coordinator_a).sae_report
     return {
         "unassigned": unassigned,
         "treated": treated,
@@ -172,6 +174,7 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
         "adverse_event": adverse_event,
         "crs": crs,
         "icans": icans,
+        "sae": sae,
     }
 
 
@@ -269,6 +272,13 @@ def url_of(page: str, world: dict) -> str:
         "api:subject-icans-list": [subject.pk],
         "api:subject-icans-detail": [subject.pk, world["icans"].pk],
         "api:subject-icans-episodes": [subject.pk],
+        "safety:sae-report": [world["sae"].pk],
+        "safety:sae-print": [world["sae"].pk],
+        "safety:sae-details": [world["sae"].pk],
+        "safety:sae-submission": [world["sae"].clocks.first().pk],
+        "api:sae-report-detail": [world["sae"].pk],
+        "api:sae-report-list": [world["study"].pk],
+        "api:sae-clock-submission": [world["sae"].clocks.first().pk],
     }.get(name, [])
     return reverse(name, args=args)
 

@@ -6,6 +6,7 @@ from enrollment import api as enrollment_api
 from safety import api_ae as safety_api
 from safety import api_crs, api_labs
 from safety import api_dlt as safety_dlt_api
+from safety.api_sae import urlpatterns as sae_api_urlpatterns
 from trialsite.api import views
 
 app_name = "api"
@@ -99,3 +100,4 @@ urlpatterns = [
         name="subject-icans-episodes",
     ),
 ]
+urlpatterns += sae_api_urlpatterns
