@@ -63,7 +63,7 @@ def _register_ae() -> None:
     A death can be recorded today on an AE (grade 5 needs its date and a fatal outcome: hard
     checks on the model; "results in death" without a grade 5 event: a soft check there) and as a
     screen failure "died" after consent. The follow-up death CRF (efficacy) must register the
-    same ``subject_has_grade_5_event`` soft check when it lands (docs/architecture.md §12).
+    same ``subject_has_grade_5_event`` soft check when it lands (docs/architecture.md §12.1).
     """
     from django.utils.translation import gettext_lazy as _
 
