@@ -8,6 +8,7 @@ class DosingConfig(AppConfig):
     def ready(self):
         from dosing import rules
         from dosing.levels import DEFAULT_DOSE_LEVELS, validate_dose_levels
+        from dosing.settings_fields import DOSE_LEVEL_FIELDS
         from trialsite.studies.study_settings import (
             SettingsSection,
             register_document_check,
@@ -24,6 +25,9 @@ class DosingConfig(AppConfig):
                 label="Dose levels (CAR-T cells/kg)",
                 default=DEFAULT_DOSE_LEVELS,
                 validate=validate_dose_levels,
+                fields=DOSE_LEVEL_FIELDS,
+                # Saved lowest dose first and numbered 1..n by place (validate_dose_levels).
+                sort_key=lambda level: level["dose_cells_per_kg"] or 0,
             )
         )
         register_document_check(check_atd_levels)
@@ -55,6 +59,11 @@ class DosingConfig(AppConfig):
                 "treatment", "dosing/_treatment_section.html", views.treatment_section, order=20
             )
         )
+
+        from dosing import design_tasks, design_views  # noqa: F401  (the design run's task)
+        from trialsite import navigation
+
+        navigation.register(design_views.NAV_ITEM)
 
 
 def check_atd_levels(document: dict) -> dict[str, str]:

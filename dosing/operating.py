@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -263,11 +263,17 @@ def _mean_and_se(values: Sequence[float]) -> tuple[float, float]:
     return mean, math.sqrt(variance / n)
 
 
-def _simulate(driver: _Driver, n_trials: int, seed: int) -> OperatingCharacteristics:
+def _simulate(
+    driver: _Driver,
+    n_trials: int,
+    seed: int,
+    progress: Callable[[int, int], object] | None = None,
+) -> OperatingCharacteristics:
     """``n_trials`` seeded trials through the same driver (numpy ``default_rng(seed)``).
 
     Each trial gets its own row of uniforms (one per subject, in enrollment order), so a trial's
-    outcomes depend only on the seed and its number.
+    outcomes depend only on the seed and its number. ``progress(done, n_trials)`` is called
+    after about every hundredth trial and after the last (the design page's progress bar).
     """
     import numpy as np  # only the simulation needs it
 
@@ -279,7 +285,8 @@ def _simulate(driver: _Driver, n_trials: int, seed: int) -> OperatingCharacteris
     subjects: list[list[int]] = []
     dlts: list[list[int]] = []
     seen: set[tuple[Cohort, ...]] = set()
-    for row in uniforms:
+    step = max(1, n_trials // 100)
+    for number, row in enumerate(uniforms, start=1):
         history: tuple[Cohort, ...] = ()
         used = 0
         rec = driver.next(history)
@@ -295,6 +302,8 @@ def _simulate(driver: _Driver, n_trials: int, seed: int) -> OperatingCharacteris
         treated, toxic = _per_level(history, num_levels)
         subjects.append(treated)
         dlts.append(toxic)
+        if progress is not None and (number % step == 0 or number == n_trials):
+            progress(number, n_trials)
 
     p_select = {level: chosen.count(level) / n_trials for level in [*levels, None]}
     by_level = {
@@ -327,6 +336,7 @@ def operating_characteristics(
     method: str = "exact",
     n_trials: int = 10_000,
     seed: int = 0,
+    progress: Callable[[int, int], object] | None = None,
 ) -> OperatingCharacteristics:
     """The design's behaviour if each subject at DLd has a DLT with probability p[d-1].
 
@@ -335,9 +345,10 @@ def operating_characteristics(
     matters for the ATD trigger (RULES.md §4.2). ``method="exact"`` enumerates every trial path
     through ``recommend`` and sums the path probabilities (Storer 1989); "simulation" draws
     ``n_trials`` trials with numpy ``default_rng(seed)`` through the same driver and reports
-    Monte-Carlo standard errors. The module docstring explains how a trial is driven. Bad
-    input raises ValueError; a design with ``dose_level_minus1`` is refused (no DL-1
-    probability).
+    Monte-Carlo standard errors; ``progress(done, n_trials)``, if given, is called as the
+    simulated trials complete (it does not change the result). The module docstring explains
+    how a trial is driven. Bad input raises ValueError; a design with ``dose_level_minus1`` is
+    refused (no DL-1 probability).
     """
     _check(design, method, n_trials, seed)
     p_dlt = _probabilities("true_dlt_probability", true_dlt_probability, design.num_levels)
@@ -348,4 +359,4 @@ def operating_characteristics(
     driver = _Driver(design, p_dlt, p_grade2)
     if method == "exact":
         return _exact(driver)
-    return _simulate(driver, n_trials, seed)
+    return _simulate(driver, n_trials, seed, progress)

@@ -6,7 +6,7 @@ class EnrollmentConfig(AppConfig):
     verbose_name = "Enrollment: subjects, consent, screening, eligibility"
 
     def ready(self):
-        from enrollment import consent_rules, rules, services
+        from enrollment import consent_rules, rules, services, settings_fields
         from enrollment.schedule import DEFAULT_VISIT_SCHEDULE, validate_visit_schedule
         from trialsite.navigation import NavItem, register
         from trialsite.studies.roles import Action
@@ -27,6 +27,8 @@ class EnrollmentConfig(AppConfig):
                 label="Visit schedule (days after infusion, windows in days)",
                 default=DEFAULT_VISIT_SCHEDULE,
                 validate=validate_visit_schedule,
+                fields=settings_fields.VISIT_FIELDS,
+                sort_key=settings_fields.visit_order,
             )
         )
         register_section(
@@ -35,6 +37,8 @@ class EnrollmentConfig(AppConfig):
                 label="Approved ICF versions (version, approval date)",
                 default=consent_rules.DEFAULT_APPROVED_ICF_VERSIONS,
                 validate=consent_rules.validate_approved_icf_versions,
+                fields=settings_fields.ICF_FIELDS,
+                sort_key=settings_fields.icf_order,
             )
         )
 

@@ -302,6 +302,20 @@ class ReverseScreenFailureForm(SubjectActionForm):
     submit_label = _("Reverse the screen failure")
 
 
+class ReverseWithdrawalForm(SubjectActionForm):
+    reason = forms.CharField(
+        label=_("Why the withdrawal was a mistake"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("For example: recorded on the wrong subject. Kept in the audit trail."),
+    )
+    password = forms.CharField(
+        label=_("Your password (e-signature)"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+    submit_label = _("Sign and reverse the withdrawal")
+
+
 class RescreenForm(SubjectActionForm):
     submit_label = _("Rescreen under a new screening number")
 

@@ -183,8 +183,8 @@ WITHDRAWN_NO_CONSENT = _(
     "A subject who consents again is screened again."
 )
 NOT_WITHDRAWN_AGAIN = _(
-    "A recorded withdrawal cannot be taken back here; if it was entered by mistake, ask the "
-    "data manager (the audit trail keeps it)."
+    "A recorded withdrawal cannot be taken back here; if it was entered by mistake, the "
+    "investigator reverses it from the subject page, with a reason and an e-signature."
 )
 
 
@@ -273,6 +273,106 @@ def _withdraw_subject(subject: Subject, consent: Consent, *, actor) -> None:
         expected_version=UNREAD,  # follows the withdrawal, under the subject lock
         reason=f"Consent withdrawn: {consent.withdrawal_reason}",
     )
+
+
+WITHDRAWAL_REVERSAL_MEANING = _(
+    "I confirm this withdrawal of consent was recorded by mistake: the subject has not withdrawn."
+)
+NOT_WITHDRAWN = _("This subject's consent is not withdrawn: there is nothing to reverse.")
+WITHDRAWAL_REVERSAL_REASON = _("Give the reason the withdrawal was a mistake.")
+
+
+def withdrawal_in_force(subject: Subject) -> Consent | None:
+    """The consent whose withdrawal made the subject *withdrawn* (the newest withdrawal)."""
+    return (
+        Consent.objects.filter(subject=subject, withdrawn_at__isnull=False)
+        .select_related("withdrawn_by")
+        .order_by("-withdrawn_at", "-pk")
+        .first()
+    )
+
+
+def status_without_withdrawal(subject: Subject) -> str:
+    """The status the subject's own records give it when no withdrawal is in force.
+
+    Derived, never stored as a guess: a screen failure in force makes a screen failure; a Day 0
+    (the CAR-T infusion) makes *treated*; an eligibility confirmation whose signature still holds
+    makes *eligible*; otherwise the subject is in screening. The withdrawal itself voids an
+    eligibility confirmation (the consent criterion failed when it was recorded), so a subject
+    confirmed before a mistaken withdrawal returns to screening and the investigator confirms
+    again, notified as after any change to a confirmed checklist.
+    """
+    if current_screen_failure(subject) is not None:
+        return SubjectStatus.SCREEN_FAILURE
+    if subject.day0 is not None:
+        return SubjectStatus.TREATED
+    assessment = EligibilityAssessment.objects.filter(subject=subject).first()
+    if assessment is not None and assessment.status == RecordStatus.SIGNED:
+        return SubjectStatus.ELIGIBLE
+    return SubjectStatus.SCREENING
+
+
+def reverse_withdrawal(
+    subject: Subject, *, actor, reason: str, password: str, expected_version: int | None
+) -> Consent:
+    """The investigator reverses a withdrawal of consent recorded by mistake (e-signed, audited).
+
+    Who: the investigator, as for the screen-failure decision and its reversal — the
+    investigator is responsible for the consent process and signs the subject's status
+    decisions (ICH E6(R3) §2.8; 21 CFR 11.50: the signature names its meaning). A coordinator
+    records a withdrawal; undoing one changes what may be collected from a person, so it is
+    signed. ``expected_version`` is the subject version the investigator read.
+
+    The consent keeps the reversed withdrawal (date and reason) beside who reversed it, when and
+    why, and ``withdrawn_at`` is empty again, so the consent is in force; the subject's status
+    is derived again from its records (``status_without_withdrawal``) and data entry reopens.
+    """
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        # One writer per subject: the status and the consent change together.
+        subject = Subject.objects.select_for_update().get(pk=subject.pk)
+        records._check_version(subject, expected_version)
+        consent = withdrawal_in_force(subject)
+        if subject.enrollment_status != SubjectStatus.WITHDRAWN or consent is None:
+            raise ValidationError(NOT_WITHDRAWN, code="not_withdrawn")
+        if not reason:
+            raise field_error("reason", WITHDRAWAL_REVERSAL_REASON, "required")
+        if not password or not actor.check_password(password):
+            raise field_error("password", BAD_PASSWORD, "bad_password")
+        consent = records.update_record(
+            consent,
+            actor=actor,
+            values={
+                "reversed_withdrawal_at": consent.withdrawn_at,
+                "reversed_withdrawal_reason": consent.withdrawal_reason,
+                "withdrawn_at": None,
+                "withdrawal_reason": "",
+                "withdrawn_by": None,
+                "withdrawal_reversed_at": clock.now(),
+                "withdrawal_reversed_by": actor,
+                "withdrawal_reversal_reason": reason,
+            },
+            expected_version=UNREAD,  # the investigator read the subject, checked above
+            reason=f"Withdrawal of consent reversed: {reason}",
+        )
+        records.sign_record(
+            consent,
+            actor=actor,
+            password=password,
+            meaning=str(WITHDRAWAL_REVERSAL_MEANING),
+            expected_version=consent.version,
+        )
+        records.update_record(
+            subject,
+            actor=actor,
+            values={"enrollment_status": status_without_withdrawal(subject)},
+            expected_version=UNREAD,  # follows the reversal, under the subject lock
+            reason=f"Withdrawal of consent reversed: {reason}",
+        )
+        _run_subject_checks(subject, actor=actor)
+        refresh_eligibility(subject, actor=actor, reason="Withdrawal of consent reversed")
+    consent.refresh_from_db()
+    return consent
 
 
 def _run_subject_checks(subject: Subject, *, actor) -> None:

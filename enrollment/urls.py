@@ -31,5 +31,10 @@ urlpatterns = [
         views.reverse_screen_failure,
         name="reverse-screen-failure",
     ),
+    path(
+        "<int:pk>/consent/withdrawal/reverse/",
+        views.reverse_withdrawal,
+        name="reverse-withdrawal",
+    ),
     path("<int:pk>/rescreen/", views.rescreen, name="rescreen"),
 ]

@@ -20,6 +20,7 @@ from enrollment.forms import (
     RegisterSubjectForm,
     RescreenForm,
     ReverseScreenFailureForm,
+    ReverseWithdrawalForm,
     ScreenFailureForm,
     ScreeningLogFilter,
     SteroidCourseForm,
@@ -34,6 +35,7 @@ from enrollment.models import (
     ScreeningVitals,
     SteroidCourse,
     Subject,
+    SubjectStatus,
 )
 from trialsite import clock
 from trialsite.records import selectors as record_selectors
@@ -200,7 +202,9 @@ def subject_detail(request, pk: int):
     today = clock.today()
     visits = [(visit, visit.state(today)) for visit in selectors.visits(subject)]
     consents = (
-        Consent.objects.filter(subject=subject).select_related("obtained_by").order_by("-signed_at")
+        Consent.objects.filter(subject=subject)
+        .select_related("obtained_by", "withdrawn_by", "withdrawal_reversed_by")
+        .order_by("-signed_at")
     )
     assessment = EligibilityAssessment.objects.filter(subject=subject).first()
     return render(
@@ -508,6 +512,60 @@ def reverse_screen_failure(request, pk: int):
         title=_("Reverse the screen failure"),
         intro=_("The subject returns to screening; the screen failure stays on record."),
         act=act,
+    )
+
+
+def reverse_withdrawal(request, pk: int):
+    """The investigator reverses a withdrawal of consent recorded by mistake (reason, e-signature).
+
+    Readers of the subject (coordinators, monitors, data managers) get the withdrawal and any
+    reversal read-only: only the investigator signs the subject's status decisions.
+    """
+    subject = subject_for(request, pk)
+    can_sign = permissions.can(request.user, Action.SIGN, study=subject.study, site=subject.site_id)
+    if request.method == "POST" and not can_sign:
+        permissions.require(request.user, Action.SIGN, study=subject.study, site=subject.site_id)
+    withdrawn = subject.enrollment_status == SubjectStatus.WITHDRAWN
+    form = None
+    if can_sign and withdrawn:
+        data = request.POST if request.method == "POST" else None
+        form = ReverseWithdrawalForm(data, initial={"version": subject.version})
+        if data is not None and form.is_valid():
+            try:
+                services.reverse_withdrawal(
+                    subject,
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                    password=form.cleaned_data["password"],
+                    expected_version=form.cleaned_data["version"],
+                )
+            except ValidationError as exc:
+                add_service_error(form, exc)
+            except RecordStateError as exc:
+                form.add_error(None, exc.message)
+            else:
+                subject.refresh_from_db()
+                messages.success(
+                    request,
+                    _("Withdrawal reversed: the subject is %(status)s again.")
+                    % {"status": subject.get_enrollment_status_display()},
+                )
+                return redirect("enrollment:subject", subject.pk)
+    consents = Consent.objects.filter(subject=subject).select_related(
+        "withdrawn_by", "withdrawal_reversed_by"
+    )
+    return render(
+        request,
+        "enrollment/reverse_withdrawal.html",
+        {
+            "subject": subject,
+            "form": form,
+            "readonly": not can_sign,
+            "withdrawal": services.withdrawal_in_force(subject) if withdrawn else None,
+            "reversals": [c for c in consents if c.withdrawal_reversed_at],
+            "meaning": services.WITHDRAWAL_REVERSAL_MEANING,
+        },
+        status=400 if form is not None and form.is_bound else 200,
     )
 
 

@@ -7,6 +7,7 @@ class SafetyConfig(AppConfig):
 
     def ready(self):
         from safety import rules
+        from safety.dlt_settings_fields import DLT_FIELDS, DLT_GROUPS
         from trialsite.studies.study_settings import (
             SettingsSection,
             register_rules_module,
@@ -20,6 +21,8 @@ class SafetyConfig(AppConfig):
                 label="Dose-limiting toxicity criteria (from the protocol)",
                 default=rules.DEFAULT_DLT_CRITERIA.to_dict(),
                 validate=validate_dlt_criteria,
+                fields=DLT_FIELDS,
+                groups=DLT_GROUPS,
             )
         )
 

@@ -35,6 +35,8 @@ urlpatterns = [
     ),
     path("subjects/", include("enrollment.urls")),
     path("subjects/", include("dosing.urls")),
+    path("safety/", include("safety.urls")),
+    path("design/", include("dosing.design_urls")),
     path("", include("trialsite.records.urls")),
     path("api/", include("trialsite.api.urls")),
     path("admin/", admin.site.urls),

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from enrollment.selectors import awaiting_confirmation
 from trialsite.records import notifications
 from trialsite.records.models import DataQuery, RecomputeRun
-from trialsite.studies import permissions, services, settings_forms
+from trialsite.studies import permissions, services, settings_forms, structured_forms
 from trialsite.studies import study_settings as settings_document
 from trialsite.studies.middleware import SESSION_KEY
 from trialsite.studies.roles import Action, Role
@@ -81,16 +81,43 @@ def switch_study(request):
 
 
 def _settings_forms(study, posted: str | None = None, data=None) -> tuple[list, object]:
-    """(one (section, form) per section, the raw form); the posted one bound to ``data``."""
+    """(one (section, form) per section, the raw form); the posted one bound to ``data``.
+
+    Flat sections get a form of their settings, list sections a table of rows, object
+    sections labelled fields in groups (``trialsite.studies.structured_forms``).
+    """
     rows = []
     for name, section in settings_document.sections().items():
+        bound = data if posted == name else None
         if section.is_flat:
-            bound = data if posted == name else None
             rows.append((section, settings_forms.section_form(section, study, bound)))
+        elif section.is_table:
+            rows.append((section, structured_forms.ListSectionForm(section, study, bound)))
+        elif section.is_object:
+            rows.append((section, structured_forms.object_form(section, study, bound)))
         else:
             rows.append((section, None))
     raw = settings_forms.raw_form(study, data if posted == settings_forms.RAW else None)
     return rows, raw
+
+
+def _posted_values(section, form):
+    """The section's new value from its valid form."""
+    if section.is_flat:
+        return settings_forms.section_values(form)
+    if section.is_table:
+        return form.parse()
+    return structured_forms.object_values(section, form)
+
+
+def _put_back(section, form, exc, values) -> None:
+    """The service's errors beside the field (and row) they are about."""
+    if section is None or section.is_flat:
+        settings_forms.add_service_errors(form, exc, section=section.name if section else None)
+    elif section.is_table:
+        form.add_service_errors(exc, values)
+    else:
+        structured_forms.add_object_errors(section, form, exc)
 
 
 def study_settings(request):
@@ -107,16 +134,19 @@ def study_settings(request):
         # Each form carries its section in a hidden, prefixed field ("enrollment-section").
         posted = request.POST.get(next((k for k in request.POST if k.endswith("-section")), ""))
         sections = settings_document.sections()
-        if posted != settings_forms.RAW and not (posted in sections and sections[posted].is_flat):
-            posted = settings_forms.RAW
         rows, raw = _settings_forms(study, posted, request.POST)
-        by_name = {section.name: form for section, form in rows}
-        form = raw if posted == settings_forms.RAW else by_name[posted]
+        by_name = {section.name: form for section, form in rows if form is not None}
+        if posted not in by_name:
+            posted = settings_forms.RAW
+            rows, raw = _settings_forms(study, posted, request.POST)
+        section = None if posted == settings_forms.RAW else sections[posted]
+        form = raw if section is None else by_name[posted]
         if form.is_valid():
-            if posted == settings_forms.RAW:
-                document = form.cleaned_data["document"]
+            if section is None:
+                document = values = form.cleaned_data["document"]
             else:
-                document = {**study.settings, posted: settings_forms.section_values(form)}
+                values = _posted_values(section, form)
+                document = {**study.settings, posted: values}
             try:
                 services.update_study_settings(
                     study,
@@ -126,8 +156,7 @@ def study_settings(request):
                     reason=form.cleaned_data["reason"],
                 )
             except ValidationError as exc:
-                section = None if posted == settings_forms.RAW else posted
-                settings_forms.add_service_errors(form, exc, section=section)
+                _put_back(section, form, exc, values)
             else:
                 messages.success(request, _("Study settings saved as a new version."))
                 return redirect("study-settings")

@@ -344,6 +344,30 @@ class Consent(SubjectRecord):
         related_name="+",
         verbose_name=_("withdrawal recorded by"),
     )
+    # A withdrawal recorded by mistake, reversed by the investigator with a reason and an
+    # e-signature (``enrollment.services.reverse_withdrawal``): the withdrawal moves here and
+    # ``withdrawn_at`` is empty again, so the consent is in force; the audit trail keeps each step.
+    reversed_withdrawal_at = models.DateTimeField(
+        _("reversed withdrawal: withdrawn at"), null=True, blank=True, editable=False
+    )
+    reversed_withdrawal_reason = models.CharField(
+        _("reversed withdrawal: reason given"), max_length=300, blank=True, editable=False
+    )
+    withdrawal_reversed_at = models.DateTimeField(
+        _("withdrawal reversed at"), null=True, blank=True, editable=False
+    )
+    withdrawal_reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("withdrawal reversed by"),
+    )
+    withdrawal_reversal_reason = models.CharField(
+        _("why the withdrawal was a mistake"), max_length=300, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["subject", "-signed_at"]

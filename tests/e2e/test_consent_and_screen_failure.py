@@ -10,6 +10,7 @@ under a new screening number linked to the first.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -114,3 +115,56 @@ def test_screen_failure_with_signature_reversed_then_rescreened(live_server, pag
     expect(page.get_by_test_id("subject-status")).to_have_text("Screening")
     page.get_by_test_id("previous-screening").get_by_role("link").click()
     expect(page.get_by_test_id("rescreened-as")).to_contain_text("TJ-S-0002")
+
+
+def test_a_mistaken_withdrawal_is_reversed_and_data_entered_again(
+    live_server, page: Page, demo_team
+):
+    """Issue 10 last gaps item 3: withdraw, reverse (investigator, e-signature), enter data."""
+    study, site, users = demo_team
+    subject = consented(site, users, initials="WR")
+    base = live_server.url
+    log_in(page, base, "coordinator")
+    page.goto(f"{base}/subjects/{subject.pk}/")
+    page.get_by_role("link", name="Correct or withdraw").click()
+    moment = timezone.localtime(timezone.now()) - dt.timedelta(minutes=5)
+    page.get_by_label("Withdrawn at").fill(moment.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("Reason for withdrawal").fill("Wishes to stop all trial procedures")
+    page.locator("#id_reason").fill("Withdrawal by phone")
+    page.get_by_role("button", name="Save consent").click()
+    expect(page.get_by_test_id("subject-status")).to_have_text("Consent withdrawn")
+    # The coordinator reads the withdrawal; only the investigator may reverse it.
+    expect(page.get_by_role("link", name="Reverse the withdrawal", exact=False)).to_have_count(0)
+    page.get_by_test_id("withdrawal-link").click()
+    expect(page.get_by_test_id("withdrawal-record")).to_contain_text("Wishes to stop all")
+    expect(page.get_by_role("button", name="Sign and reverse the withdrawal")).to_have_count(0)
+    page.get_by_test_id("user-menu").click()
+    page.get_by_role("button", name="Log out").click()
+
+    log_in(page, base, "investigator")
+    page.goto(f"{base}/subjects/{subject.pk}/")
+    page.get_by_role("link", name="Reverse the withdrawal (recorded by mistake)").click()
+    page.get_by_label("Why the withdrawal was a mistake").fill("Recorded on the wrong subject")
+    page.get_by_label("Your password (e-signature)").fill("not-my-password")
+    page.get_by_role("button", name="Sign and reverse the withdrawal").click()
+    expect(page.get_by_text("The password is not correct")).to_be_visible()
+    page.get_by_label("Why the withdrawal was a mistake").fill("Recorded on the wrong subject")
+    page.get_by_label("Your password (e-signature)").fill("trialsite-demo")
+    page.get_by_role("button", name="Sign and reverse the withdrawal").click()
+
+    expect(page.get_by_test_id("subject-status")).to_have_text("Screening")
+    expect(page.get_by_test_id("consent-status")).to_contain_text("ICF v2.2 2025-09-01 signed")
+    reversal = page.get_by_test_id("withdrawal-reversal")
+    expect(reversal).to_contain_text("Wishes to stop all trial procedures")
+    expect(reversal).to_contain_text("Recorded on the wrong subject")
+
+    # Data entry is open again.
+    page.get_by_role("link", name="Screening laboratory values").click()
+    expect(page.get_by_text("no new data is entered", exact=False)).to_have_count(0)
+    page.get_by_label("Sample date").fill(timezone.localdate().isoformat())
+    page.locator('input[name="creatinine"]').fill("0.9")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_test_id("crf-list")).to_contain_text("Screening laboratory values")
+    from enrollment.models import ScreeningLabs
+
+    assert ScreeningLabs.objects.get(subject=subject).creatinine == Decimal("0.9")

@@ -128,6 +128,10 @@ def test_the_monitor_filters_reads_and_exports_the_audit_trail(
     page.get_by_role("link", name="Clinical changes").click()
     page.get_by_test_id("audit-row").first.get_by_role("link").first.click()
     expect(page.get_by_test_id("record-history")).to_be_visible()
+    # People by full name, the username beside it (was the username alone).
+    who = page.get_by_test_id("history-who").last
+    expect(who).to_contain_text("Demo Coordinator")
+    expect(who).to_have_attribute("title", "coordinator")
     page.get_by_test_id("history-in-audit-trail").click()
     expect(page.get_by_text("Showing one record's history.")).to_be_visible()
 

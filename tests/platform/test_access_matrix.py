@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -140,7 +141,28 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
     }
 
 
+DESIGN_VALUES = {"p_dlt_1": "0.05", "p_dlt_2": "0.1", "p_dlt_3": "0.25", "p_dlt_4": "0.4"}
+
+
+def design_run(world: dict) -> str:
+    """A finished simulation run of the study's design (dosing.design), made once per world."""
+    from dosing import design
+
+    if "design_run" not in world:
+        sd = design.study_design(world["study"])
+        inputs = design.Inputs(
+            p_dlt=(0.05, 0.1, 0.25, 0.4), p_grade2=(0,) * 4, method="simulation", n_trials=100
+        )
+        world["design_run"] = design.create_run(sd, actor=world["membership"].user, inputs=inputs)
+        design.run(world["design_run"])
+    return world["design_run"]
+
+
 def url_of(page: str, world: dict) -> str:
+    if page == "design:exact-csv":
+        return f"{reverse(page)}?{urlencode(DESIGN_VALUES)}"
+    if page.startswith("design:run"):
+        return reverse(page, args=[design_run(world)])
     subject = world["subject"]
     labs = world["labs"]
     content_type = ContentType.objects.get_for_model(ScreeningLabs).pk
@@ -160,6 +182,7 @@ def url_of(page: str, world: dict) -> str:
         "enrollment:confirm": [subject.pk],
         "enrollment:screen-failure": [subject.pk],
         "enrollment:reverse-screen-failure": [subject.pk],
+        "enrollment:reverse-withdrawal": [subject.pk],
         "enrollment:rescreen": [subject.pk],
         "records:query": [world["query"].pk],
         "records:query-action": [world["query"].pk, param],

@@ -27,6 +27,7 @@ from trialsite.records.models import AuditEvent
 pytestmark = pytest.mark.django_db
 
 CREATININE = str(ScreeningLabs._meta.get_field("creatinine").verbose_name)
+HISTORY_QUERIES = 12  # session, user, memberships…, the record, its events with actors
 
 
 @pytest.fixture
@@ -167,3 +168,22 @@ def test_eligibility_rows_are_marked_derived(screened):
     ct = ContentType.objects.get_for_model(EligibilityAssessment)
     events = AuditEvent.objects.filter(content_type=ct, object_id=str(assessment.pk))
     assert events and all(e.derived for e in events)
+
+
+def test_a_records_history_names_people_by_full_name_with_the_username_beside(
+    client, monitor, coordinator_a, screened, django_assert_num_queries
+):
+    """Issue 10: the per-record history showed ``coord_a``; an inspector reads who, by name."""
+    _a, _b, labs = screened
+    client.force_login(monitor)
+    ct = ContentType.objects.get_for_model(ScreeningLabs).pk
+    url = reverse("records:history", args=[ct, labs.pk])
+    response = client.get(url)
+    html = response.content.decode()
+    full_name = coordinator_a.get_full_name()
+    assert full_name
+    assert f'title="{coordinator_a.username}">{full_name} <span class="small text-muted">' in html
+    assert f"{coordinator_a.username}</span>" in html
+    # The actors come with the events: the count does not grow with the rows (was one per row).
+    with django_assert_num_queries(HISTORY_QUERIES):
+        client.get(url)

@@ -13,13 +13,14 @@ from __future__ import annotations
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from trialsite.records.models import AuditAnchor, AuditEvent, Signature
-from trialsite.studies.models import StudySettingsVersion
+from trialsite.studies.models import MembershipChange, StudySettingsVersion
 
-APPEND_ONLY_MODELS = (AuditEvent, Signature, StudySettingsVersion, AuditAnchor)
+# Triggers: records 0002/0004; studies 0003 (the membership history).
+APPEND_ONLY_MODELS = (AuditEvent, Signature, StudySettingsVersion, AuditAnchor, MembershipChange)
 
 
 def append_only_tables() -> list[str]:
-    """The tables whose rows are only ever inserted (guarded by triggers, migration 0004)."""
+    """The tables whose rows are only ever inserted (triggers: records 0002/0004, studies 0003)."""
     return [model._meta.db_table for model in APPEND_ONLY_MODELS]
 
 

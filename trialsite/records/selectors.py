@@ -84,10 +84,14 @@ def signature_state(record: ClinicalRecord) -> SignatureState:
 
 
 def audit_trail(record: models.Model):
-    """The record's audit events, oldest first (one query)."""
-    return AuditEvent.objects.filter(
-        content_type=ContentType.objects.get_for_model(type(record)), object_id=str(record.pk)
-    ).order_by("sequence")
+    """The record's audit events, oldest first, with their actors (one query)."""
+    return (
+        AuditEvent.objects.filter(
+            content_type=ContentType.objects.get_for_model(type(record)), object_id=str(record.pk)
+        )
+        .select_related("actor")
+        .order_by("sequence")
+    )
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,25 @@ SectionValidator = Callable[[object], object]
 
 
 @dataclass(frozen=True)
+class SettingField:
+    """One labelled input of a structured section: a column of a list or a key of an object.
+
+    ``kind``: text, integer, number, date (ISO text in the document), choice, choices (a list
+    drawn from ``choices``), bool, lines (a list of texts), pairs (``{text: whole number}``), or
+    position (a list's row number, 1..n, filled from the row's place). ``optional``: left empty,
+    the value is null. ``help`` says what the setting does and cites the rule that uses it.
+    """
+
+    name: str
+    label: str
+    kind: str = "text"
+    help: str = ""
+    choices: tuple = ()
+    optional: bool = False
+    max_length: int | None = None
+
+
+@dataclass(frozen=True)
 class SettingsSection:
     """One section of the document.
 
@@ -51,10 +70,25 @@ class SettingsSection:
     ranges: Mapping[str, Range] = field(default_factory=dict)
     help: Mapping[str, str] = field(default_factory=dict)
     source: str = ""
+    # Structured sections: their inputs (columns of a list, keys of an object), the groups an
+    # object's keys are shown in (label, names), and how a list's rows are ordered when saved.
+    fields: tuple[SettingField, ...] = ()
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    sort_key: Callable[[dict], object] | None = None
 
     @property
     def is_flat(self) -> bool:
         return self.defaults is not None
+
+    @property
+    def is_table(self) -> bool:
+        """A list section edited as a table of rows (its columns are declared)."""
+        return not self.is_flat and bool(self.fields) and isinstance(self.default, list)
+
+    @property
+    def is_object(self) -> bool:
+        """An object section edited as labelled fields (its keys are declared)."""
+        return not self.is_flat and bool(self.fields) and isinstance(self.default, dict)
 
 
 _SECTIONS: dict[str, SettingsSection] = {}

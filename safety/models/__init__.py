@@ -1,0 +1,33 @@
+"""Safety tables: CTCAE v5.0 terms, adverse events with their grade history, and (added by the
+CRS/ICANS, lab and DLT modules) the daily assessments, lab results and DLT evaluations.
+
+One module per clinical area keeps each small; everything is re-exported here so
+``from safety.models import AdverseEvent`` works and Django finds every model.
+"""
+
+from safety.models.adverse_events import (
+    ActionTaken,
+    AdverseEvent,
+    AdverseEventGrade,
+    AEOutcome,
+    AESource,
+    Expectedness,
+    Relatedness,
+    SeriousnessCriterion,
+    Treatment,
+)
+from safety.models.terms import CTCAETerm, DLTCategory
+
+__all__ = [
+    "AEOutcome",
+    "AESource",
+    "ActionTaken",
+    "AdverseEvent",
+    "AdverseEventGrade",
+    "CTCAETerm",
+    "DLTCategory",
+    "Expectedness",
+    "Relatedness",
+    "SeriousnessCriterion",
+    "Treatment",
+]

@@ -1,0 +1,10 @@
+"""Every safety write (DESIGN.md §3): adverse events and their grade history; the CRS/ICANS,
+lab and DLT modules add theirs. Re-exported here so ``from safety import services`` works."""
+
+from safety.services.adverse_events import (
+    GRADE_DATE_ORDER,
+    save_adverse_event,
+    save_derived_adverse_event,
+)
+
+__all__ = ["GRADE_DATE_ORDER", "save_adverse_event", "save_derived_adverse_event"]

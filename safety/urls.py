@@ -1,0 +1,5 @@
+"""Safety pages (included at /subjects/… and /safety/… by trialsite/urls.py)."""
+
+app_name = "safety"
+
+urlpatterns: list = []
