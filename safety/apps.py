@@ -8,12 +8,16 @@ class SafetyConfig(AppConfig):
     def ready(self):
         from safety import rules
         from safety.dlt_settings_fields import DLT_FIELDS, DLT_GROUPS
+        from trialsite.navigation import NavItem, register
+        from trialsite.studies.roles import Action
         from trialsite.studies.study_settings import (
             SettingsSection,
             register_rules_module,
             register_section,
         )
 
+        # The investigator's worklist of DLT candidates (safety/views_dlt.py).
+        register(NavItem("DLT candidates", "safety:dlt-candidates", Action.ADJUDICATE_DLT, 300))
         register_rules_module("safety", "Toxicity grading and DLT (docs/rules/safety.md)", rules)
         register_section(
             SettingsSection(

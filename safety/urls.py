@@ -3,3 +3,7 @@
 app_name = "safety"
 
 urlpatterns: list = []
+
+from safety.urls_dlt import urlpatterns as dlt_urlpatterns  # noqa: E402
+
+urlpatterns += dlt_urlpatterns

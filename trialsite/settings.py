@@ -250,6 +250,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "trialsite.records.audit_tasks.anchor_audit_heads",
         "schedule": timedelta(minutes=env_int("AUDIT_ANCHOR_MINUTES", 60, minimum=1)),
     },
+    # Issue 11: open DLT windows are re-evaluated as the days pass, so at Day 28 + grace the
+    # subject's evaluation completes without a save (safety/tasks.py). Hourly: a new study day
+    # starts at midnight in the site's zone, not the server's.
+    "close-dlt-windows": {
+        "task": "safety.tasks.close_dlt_windows",
+        "schedule": timedelta(minutes=env_int("DLT_WINDOW_SWEEP_MINUTES", 60, minimum=1)),
+    },
 }
 # /healthz answers 503 when a broker is configured and the newest worker heartbeat is older.
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = 60

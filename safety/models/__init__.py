@@ -16,6 +16,7 @@ from safety.models.adverse_events import (
     SeriousnessCriterion,
     Treatment,
 )
+from safety.models.dlt import DLTAdjudication, DLTEvaluation, DLTStatus
 from safety.models.terms import CTCAETerm, DLTCategory
 
 __all__ = [
@@ -25,6 +26,9 @@ __all__ = [
     "AdverseEvent",
     "AdverseEventGrade",
     "CTCAETerm",
+    "DLTAdjudication",
+    "DLTEvaluation",
+    "DLTStatus",
     "DLTCategory",
     "Expectedness",
     "Relatedness",

@@ -94,7 +94,9 @@ class DLTAssessment:
     allowed hours not yet elapsed, or relatedness not assessed). code: machine-readable reason
     ("fatal", "crs_grade", "icans_grade", "non_hematologic_grade", "hematologic_grade",
     "unresolved", "resolved_in_time", "resolution_pending", "exempt_term", "exempt_electrolyte",
-    "hematologic_expected", "below_threshold", "not_related", "relatedness_pending").
+    "hematologic_expected", "below_threshold", "not_related", "relatedness_pending"; and, from
+    ``evaluate_dlt_window`` with the investigator's verdict, "adjudicated_dlt",
+    "adjudicated_not_dlt").
     reasons: sentences an investigator reads. The investigator confirms every candidate.
     """
 

@@ -68,6 +68,35 @@ class DLTWindowResult:
         }
 
 
+def _verdicts(adjudications: Mapping[str | int, bool] | None) -> dict:
+    if adjudications is None:
+        return {}
+    if not isinstance(adjudications, Mapping):
+        raise ValueError("adjudications must map event_id to True (a DLT) or False (not a DLT)")
+    for event_id, verdict in adjudications.items():
+        if not isinstance(verdict, bool):
+            raise ValueError(
+                f"adjudications must map event_id to True or False; got {verdict!r} for "
+                f"{event_id!r}"
+            )
+    return dict(adjudications)
+
+
+def _adjudicated(assessment: DLTAssessment, is_dlt: bool) -> DLTAssessment:
+    """The investigator's verdict on one event, with the rule's reasons kept beside it."""
+    if is_dlt:
+        return DLTAssessment(
+            True,
+            "adjudicated_dlt",
+            (*assessment.reasons, "The investigator adjudicated this event a DLT."),
+        )
+    return DLTAssessment(
+        False,
+        "adjudicated_not_dlt",
+        (*assessment.reasons, "The investigator adjudicated this event not a DLT."),
+    )
+
+
 def evaluate_dlt_window(
     *,
     events: Iterable[AdverseEventFacts],
@@ -76,6 +105,7 @@ def evaluate_dlt_window(
     count_recovery: Iterable[BloodCount] | None = None,
     criteria: DLTCriteria | Mapping[str, object] = DEFAULT_DLT_CRITERIA,
     dlt_window_days: int = 28,
+    adjudications: Mapping[str | int, bool] | None = None,
 ) -> DLTWindowResult:
     """Evaluate one subject's DLT window as of a study day.
 
@@ -100,6 +130,13 @@ def evaluate_dlt_window(
 
     ``events``: every adverse event of the subject (filtered here); ``count_recovery``: the
     subject's blood counts (``BloodCount``); ``criteria``: ``DLTCriteria`` or its stored dict.
+
+    ``adjudications``: the investigator's verdict per ``event_id`` (True = a DLT, False = not a
+    DLT). The computed answer is a candidate that the investigator confirms (``dlt_candidate``);
+    the verdict replaces the candidate's ``is_candidate`` for that event (code
+    ``adjudicated_dlt`` / ``adjudicated_not_dlt``, the rule's reasons kept and the verdict
+    added), so "not a DLT" clears a candidate and "DLT" confirms it (or decides a pending one).
+    It changes no grade: ``max_related_grade`` follows relatedness, not the verdict.
     """
     criteria = _coerce_criteria(criteria)
     window_end = _whole(dlt_window_days, "dlt_window_days", low=1)
@@ -122,6 +159,7 @@ def evaluate_dlt_window(
         all_events.append(event)
     inside = [e for e in all_events if 0 <= e.onset_study_day <= window_end]
     observation_end = as_of if left is None else min(as_of, left)
+    verdicts = _verdicts(adjudications)
 
     assessments = []
     for event in inside:
@@ -129,7 +167,10 @@ def evaluate_dlt_window(
         if event.grade_3_study_day is not None:
             start = event.grade_3_study_day
         hours = Decimal(max(0, observation_end - start - 1) * 24)
-        assessments.append((event, dlt_candidate(event, criteria, hours_observed=hours)))
+        assessment = dlt_candidate(event, criteria, hours_observed=hours)
+        if event.event_id is not None and event.event_id in verdicts:
+            assessment = _adjudicated(assessment, verdicts[event.event_id])
+        assessments.append((event, assessment))
     dlt_events = tuple(e for e, a in assessments if a.is_candidate is True)
     pending = tuple(e for e, a in assessments if a.is_candidate is None)
 

@@ -6,5 +6,13 @@ from safety.services.adverse_events import (
     save_adverse_event,
     save_derived_adverse_event,
 )
+from safety.services.dlt import adjudicate_dlt, close_dlt_windows, refresh_dlt_evaluation
 
-__all__ = ["GRADE_DATE_ORDER", "save_adverse_event", "save_derived_adverse_event"]
+__all__ = [
+    "GRADE_DATE_ORDER",
+    "adjudicate_dlt",
+    "close_dlt_windows",
+    "refresh_dlt_evaluation",
+    "save_adverse_event",
+    "save_derived_adverse_event",
+]

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from enrollment.models import Subject
 from enrollment.services import require_data_entry
 from safety.models import AdverseEvent, AdverseEventGrade, AESource
+from safety.services.dlt import refresh_dlt_evaluation
 from trialsite import clock
 from trialsite.records import services as records
 from trialsite.records.exceptions import field_error
@@ -146,6 +147,8 @@ def _save(
         )
     if history:
         _write_steps(event, history, actor=actor)
+    # Every AE write can change the DLT evaluation: recomputed in this transaction (issue 11 R3).
+    refresh_dlt_evaluation(subject, actor=actor, reason=reason or "Adverse event saved")
     return event
 
 

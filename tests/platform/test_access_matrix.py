@@ -21,6 +21,7 @@ from enrollment import services
 from enrollment.models import Consent, MedicationHistory, ScreeningLabs
 from tests.dosing_data import confirmed_subject, prepare_treatment
 from tests.enrollment_data import screen_eligible_subject
+from tests.safety.dlt_data import dlt_candidate
 from trialsite import clock
 from trialsite.records import notifications, queries
 from trialsite.studies.models import Membership
@@ -126,6 +127,7 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
     unassigned = confirmed_subject(site_a, coordinator_a, investigator_a, initials="AB")
     treated = confirmed_subject(site_a, coordinator_a, investigator_a, initials="CD")
     prepare_treatment(treated, coordinator_a, day0=clock.today() + dt.timedelta(days=20))
+    candidate = dlt_candidate(subject, coordinator_a)
     return {
         "unassigned": unassigned,
         "treated": treated,
@@ -138,6 +140,7 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
         "regimen": regimen,
         "labs": labs,
         "query": query,
+        "candidate": candidate,
     }
 
 
@@ -203,6 +206,11 @@ def url_of(page: str, world: dict) -> str:
         "api:dosing-list": [world["study"].pk, param],
         "api:subject-dosing-crf": [world["treated"].pk, param],
         "api:subject-assignment": [world["treated"].pk],
+        "safety:dlt-evaluation": [subject.pk],
+        "safety:dlt-adjudicate": [subject.pk, world["candidate"].pk],
+        "api:dlt-evaluation-list": [world["study"].pk],
+        "api:subject-dlt-evaluation": [subject.pk],
+        "api:subject-dlt-adjudications": [subject.pk],
     }.get(name, [])
     return reverse(name, args=args)
 

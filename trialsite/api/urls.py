@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from dosing import api as dosing_api
 from enrollment import api as enrollment_api
+from safety import api_dlt as safety_dlt_api
 from trialsite.api import views
 
 app_name = "api"
@@ -41,5 +42,20 @@ urlpatterns = [
         "v1/subjects/<int:pk>/assignment/",
         dosing_api.SubjectAssignmentApi.as_view(),
         name="subject-assignment",
+    ),
+    path(
+        "v1/studies/<int:study_id>/dlt-evaluations/",
+        safety_dlt_api.DLTEvaluationListApi.as_view(),
+        name="dlt-evaluation-list",
+    ),
+    path(
+        "v1/subjects/<int:pk>/dlt-evaluation/",
+        safety_dlt_api.SubjectDLTEvaluationApi.as_view(),
+        name="subject-dlt-evaluation",
+    ),
+    path(
+        "v1/subjects/<int:pk>/dlt-adjudications/",
+        safety_dlt_api.SubjectDLTAdjudicationsApi.as_view(),
+        name="subject-dlt-adjudications",
     ),
 ]

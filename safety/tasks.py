@@ -1,0 +1,22 @@
+"""Safety tasks (thin, idempotent; DESIGN.md §3): the daily closing of DLT windows.
+
+Beat: ``close-dlt-windows`` in ``CELERY_BEAT_SCHEDULE`` (trialsite/settings.py).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from safety.services.dlt import close_dlt_windows as close_study_windows
+from trialsite.studies.models import Study
+
+
+@shared_task(name="safety.tasks.close_dlt_windows")
+def close_dlt_windows() -> dict:
+    """Re-evaluate every open DLT window of every study (at Day 28 + grace it completes)."""
+    summary = {}
+    for study_id in Study.objects.order_by("pk").values_list("pk", flat=True):
+        result = close_study_windows(Study.objects.get(pk=study_id))
+        if result["refreshed"]:
+            summary[study_id] = result
+    return summary
