@@ -102,13 +102,13 @@ class Board:
             labels=labels,
             series=series,
             kind="line",
-            x_title=str(_("Assigned on, subject")),
+            x_title=str(_("Assigned on and subject")),
             y_title=str(_("Dose level")),
             extra_options={
                 "showLine": False,
                 "datasets": {"line": {"showLine": False, "pointRadius": 6}},
                 "scales": {
-                    "x": {"title": {"display": True, "text": str(_("Assigned on, subject"))}},
+                    "x": {"title": {"display": True, "text": str(_("Assigned on and subject"))}},
                     "y": {
                         "beginAtZero": True,
                         "ticks": {"stepSize": 1},
