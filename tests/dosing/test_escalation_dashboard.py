@@ -137,5 +137,5 @@ def test_the_dashboard_and_status_take_a_fixed_number_of_queries(
     client.get(URL)  # warm the session and content-type caches
     with django_assert_num_queries(13):
         assert client.get(URL).status_code == 200
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(9):
         assert client.get(reverse("escalation:status")).status_code == 200
