@@ -34,15 +34,18 @@ def _status(outcome: SubjectOutcome) -> str:
     }[outcome.status]
 
 
-def seed_history(site, coordinator, history, *, start: dt.date = START) -> list:
-    """One subject per outcome (a shorthand string or ``SubjectOutcome`` list); the subjects."""
+def seed_history(site, coordinator, history, *, start: dt.date = START, per_day: int = 1) -> list:
+    """One subject per outcome (a shorthand string or ``SubjectOutcome`` list); the subjects.
+
+    Day 0 every other day, ``per_day`` subjects on each (the benchmark packs thousands).
+    """
     outcomes = parse_outcomes(history) if isinstance(history, str) else list(history)
     study = site.study
     services.dose_levels(study)
     levels = {lv.level: lv for lv in DoseLevel.objects.filter(study=study)}
     subjects = []
     for index, outcome in enumerate(outcomes):
-        day0 = start + dt.timedelta(days=2 * index)
+        day0 = start + dt.timedelta(days=2 * (index // per_day))
         subject = enrollment.register_subject(
             actor=coordinator,
             site=site,
