@@ -8,7 +8,9 @@ site would have entered it, so every date passes the "not in the future" checks 
 trail reads as it would at a site. The ATD design of the demo study (``atd_levels`` 2) is
 followed: DL1 and DL2 one subject each, then DL3 as a 3+3 cohort — two infused (Day 0 about two
 months, one month and a week ago) and one assigned with apheresis and a released lot, waiting
-for lymphodepletion. Idempotent: nothing is added once the study has an assignment.
+for lymphodepletion. Each assignment takes a slot of a signed safety-review decision (the
+first accepts the engine's "enroll 1 at DL1"; see ``_open_slot``), and the escalation state is
+recomputed at the end. Idempotent: nothing is added once the study has an assignment.
 """
 
 from __future__ import annotations
