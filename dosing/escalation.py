@@ -169,7 +169,7 @@ def compute_state(study, rows: list[SubjectRow]) -> dict:
         "levels": [asdict(t) for t in rec.levels],
         "trace": [
             {
-                "subject": rows[step.index].subject,
+                "number": step.subject,  # the position, never the subject ID (sponsors read it)
                 "dose_level": step.dose_level,
                 "letter": step.letter,
                 "deviation": step.deviation,
