@@ -34,6 +34,7 @@ from enrollment import plausibility
 from enrollment import selectors as enrollment_selectors
 from enrollment import services as enrollment
 from enrollment.models import Subject, SubjectStatus, Visit
+from safety import services as safety_services
 from trialsite import clock
 from trialsite.records import services as records
 from trialsite.records.exceptions import StaleVersion, VersionRequired, field_error
@@ -626,6 +627,11 @@ def record_infusion(
                 reason="CAR-T infusion recorded",
             )
         _mark_visit_done(subject, infusion.visit, day0)
+        # Day 0 moves the lab baseline cut-off and opens the DLT window (safety owns both).
+        safety_services.regrade_labs(subject, actor=actor, reason="Day 0 set by the infusion")
+        safety_services.refresh_dlt_evaluation(
+            subject, actor=actor, reason="DLT window opened by the CAR-T infusion"
+        )
     return infusion
 
 

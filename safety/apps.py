@@ -29,6 +29,67 @@ class SafetyConfig(AppConfig):
                 groups=DLT_GROUPS,
             )
         )
+        _register_labs()
+        _register_ae()
+
+
+def _register_labs() -> None:
+    """The lab baseline cut-off (RULES.md §3.4 [SETTING]); checked by safety.lab_baseline."""
+    from safety import lab_baseline
+    from trialsite.navigation import NavItem, register
+    from trialsite.studies.roles import Action
+    from trialsite.studies.study_settings import SettingsSection, register_section
+
+    register(NavItem("Import lab results", "safety:lab-import", Action.ENTER_DATA, order=300))
+
+    register_section(
+        SettingsSection(
+            name="safety_labs",
+            label="Lab grading: which values are the baseline (docs/rules/safety.md)",
+            defaults=dict(lab_baseline.SETTINGS_DEFAULTS),
+            check=lab_baseline.validate_settings,
+            ranges=dict(lab_baseline.SETTINGS_RANGES),
+            help=dict(lab_baseline.SETTINGS_HELP),
+            source=lab_baseline.__name__,
+        )
+    )
+
+
+def _register_ae() -> None:
+    """The CTCAE terms page in the menu, and the death check on the screen failure.
+
+    A death can be recorded today on an AE (grade 5 needs its date and a fatal outcome: hard
+    checks on the model; "results in death" without a grade 5 event: a soft check there) and as a
+    screen failure "died" after consent. The follow-up death CRF (efficacy) must register the
+    same ``subject_has_grade_5_event`` soft check when it lands (docs/architecture.md §12).
+    """
+    from django.utils.translation import gettext_lazy as _
+
+    from enrollment.models import ScreenFailure, ScreenFailureCategory
+    from safety.models.adverse_events import subject_has_grade_5_event
+    from trialsite.navigation import NavItem, register
+    from trialsite.records import edit_checks
+    from trialsite.studies.roles import Action
+
+    register(NavItem("CTCAE terms", "safety:ctcae-terms", Action.VIEW_CLINICAL, 700))
+
+    def died_without_grade_5(failure) -> bool:
+        return failure.category == ScreenFailureCategory.DIED and not subject_has_grade_5_event(
+            failure.subject_id
+        )
+
+    edit_checks.register(
+        ScreenFailure,
+        edit_checks.soft(
+            "SF-DEATH-NO-G5",
+            "category",
+            died_without_grade_5,
+            _(
+                "The subject died after consent but has no grade 5 adverse event: record the "
+                "event that caused the death as grade 5."
+            ),
+        ),
+    )
 
 
 def validate_dlt_criteria(value: object) -> dict:

@@ -9,7 +9,17 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from safety.models import DLTAdjudication, DLTEvaluation, DLTStatus
+from safety.selectors_labs import blood_counts
 from trialsite import clock
+
+__all__ = [
+    "DLTOutcome",
+    "adjudications",
+    "awaiting_adjudication",
+    "blood_counts",
+    "dlt_outcomes",
+    "evaluations",
+]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
-"""Safety tasks (thin, idempotent; DESIGN.md §3): the daily closing of DLT windows.
+"""Safety tasks (thin, idempotent; DESIGN.md §3): the daily closing of DLT windows, lab imports.
 
-Beat: ``close-dlt-windows`` in ``CELERY_BEAT_SCHEDULE`` (trialsite/settings.py).
+Beat: ``close-dlt-windows`` in ``CELERY_BEAT_SCHEDULE`` (trialsite/settings.py). The lab-file
+import runs here too, with its progress in the cache.
 """
 
 from __future__ import annotations
@@ -20,3 +21,11 @@ def close_dlt_windows() -> dict:
         if result["refreshed"]:
             summary[study_id] = result
     return summary
+
+
+@shared_task(name="safety.tasks.import_lab_file")
+def import_lab_file(token: str) -> dict:
+    """Commit an uploaded lab CSV (``safety.lab_import.run_job``); progress goes to the cache."""
+    from safety import lab_import
+
+    return lab_import.run_job(token)

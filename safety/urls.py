@@ -7,3 +7,30 @@ urlpatterns: list = []
 from safety.urls_dlt import urlpatterns as dlt_urlpatterns  # noqa: E402
 
 urlpatterns += dlt_urlpatterns
+from django.urls import path  # noqa: E402
+
+from safety import views_labs  # noqa: E402
+
+urlpatterns += [
+    path("subjects/<int:pk>/labs/", views_labs.lab_panels, name="lab-panels"),
+    path("subjects/<int:pk>/labs/new/", views_labs.LabPanelView.as_view(), name="lab-panel-new"),
+    path(
+        "subjects/<int:pk>/labs/<int:panel_id>/",
+        views_labs.LabPanelView.as_view(),
+        name="lab-panel-edit",
+    ),
+    path("subjects/<int:pk>/lab-proposals/", views_labs.lab_proposals, name="lab-proposals"),
+    path(
+        "subjects/<int:pk>/lab-proposals/<int:proposal_id>/<slug:action>/",
+        views_labs.lab_proposal_action,
+        name="lab-proposal-action",
+    ),
+    path("labs/import/", views_labs.lab_import_page, name="lab-import"),
+    path("labs/import/<str:token>/status/", views_labs.lab_import_status, name="lab-import-status"),
+]
+urlpatterns += [
+    path("subjects/<int:pk>/labs/grade/", views_labs.lab_grade_preview, name="lab-grade-preview"),
+]
+from safety.urls_ae import urlpatterns as ae_urlpatterns  # noqa: E402
+
+urlpatterns += ae_urlpatterns

@@ -392,6 +392,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema maps every endpoint: only signed-in users may read it (issue 9 §4).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # One enum for a choice set several fields share (the AE's two relationship fields).
+    "ENUM_NAME_OVERRIDES": {"RelatednessEnum": "safety.models.adverse_events.Relatedness"},
 }
 
 # --- Logging: one line per event, to stderr ----------------------------------------------------

@@ -17,7 +17,8 @@ from safety.models.adverse_events import (
     Treatment,
 )
 from safety.models.dlt import DLTAdjudication, DLTEvaluation, DLTStatus
-from safety.models.terms import CTCAETerm, DLTCategory
+from safety.models.labs import LabAEProposal, LabFlag, LabPanel, LabResult, ProposalStatus, Specimen  # noqa: E501
+from safety.models.terms import CTCAELoad, CTCAETerm, DLTCategory, GradingScale
 
 __all__ = [
     "AEOutcome",
@@ -25,12 +26,20 @@ __all__ = [
     "ActionTaken",
     "AdverseEvent",
     "AdverseEventGrade",
+    "CTCAELoad",
     "CTCAETerm",
     "DLTAdjudication",
     "DLTEvaluation",
     "DLTStatus",
     "DLTCategory",
     "Expectedness",
+    "LabAEProposal",
+    "LabFlag",
+    "LabPanel",
+    "LabResult",
+    "ProposalStatus",
+    "Specimen",
+    "GradingScale",
     "Relatedness",
     "SeriousnessCriterion",
     "Treatment",

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from enrollment.models import SubjectRecord
 from safety import rules
 from safety.models.terms import CTCAETerm
-from trialsite.records.edit_checks import hard
+from trialsite.records.edit_checks import hard, soft
 
 
 class Relatedness(models.TextChoices):
@@ -101,18 +101,61 @@ def _grade_allowed(event: AdverseEvent) -> str:
     return ""
 
 
+def _grade_defined(event: AdverseEvent) -> str:
+    """A grade CTCAE prints as "-" for the term does not exist (Sepsis has only grades 4, 5)."""
+    if event.term_id is None or event.grade is None:
+        return ""
+    defined = [g for g, _text in event.term.grades]
+    if not defined or event.grade > max(defined) or event.grade in defined:
+        return ""  # above the highest grade: AE-GRADE-MAX says so
+    return _("CTCAE v5.0 has no grade %(grade)s for %(term)s (its grades: %(grades)s).") % {
+        "grade": event.grade,
+        "term": event.term.term,
+        "grades": ", ".join(str(g) for g in defined),
+    }
+
+
+NO_CONSENT = _(
+    "No informed consent is recorded for this subject: adverse events are collected from consent."
+)
+
+
 def _onset_before_consent(event: AdverseEvent) -> str:
     from enrollment.plausibility import first_consent_date
 
     if event.onset_date is None or event.subject_id is None:
         return ""
     first = first_consent_date(event.subject)
-    if first is None or event.onset_date >= first:
+    if first is None:
+        return NO_CONSENT
+    if event.onset_date >= first:
         return ""
     return _(
         "The onset (%(onset)s) is before the informed consent (%(icf)s): events before consent "
         "are medical history, not adverse events."
     ) % {"onset": event.onset_date.isoformat(), "icf": first.isoformat()}
+
+
+DEATH_WITHOUT_GRADE_5 = _(
+    "A death is recorded (seriousness criterion 'results in death') but the subject has no "
+    "grade 5 adverse event: grade the event that caused the death as grade 5."
+)
+
+
+def subject_has_grade_5_event(subject_id: int, *, exclude_pk: int | None = None) -> bool:
+    events = AdverseEvent.objects.filter(subject_id=subject_id, grade=5)
+    if exclude_pk is not None:
+        events = events.exclude(pk=exclude_pk)
+    return events.exists()
+
+
+def _death_without_grade_5(event: AdverseEvent) -> bool:
+    """CTCAE v5.0: grade 5 is death related to the AE; a death needs its grade 5 event."""
+    if event.subject_id is None or event.grade == 5:
+        return False
+    if SeriousnessCriterion.DEATH not in (event.seriousness_criteria or []):
+        return False
+    return not subject_has_grade_5_event(event.subject_id, exclude_pk=event.pk)
 
 
 class AdverseEvent(SubjectRecord):
@@ -123,8 +166,11 @@ class AdverseEvent(SubjectRecord):
     assessment_date_field = "onset_date"
     edit_checks = (
         hard("AE-GRADE-MAX", "grade", _grade_allowed),
+        hard("AE-GRADE-UNDEFINED", "grade", _grade_defined),
         hard("AE-BEFORE-ICF", "onset_date", _onset_before_consent),
-    )
+        soft("AE-DEATH-NO-G5", "seriousness_criteria", _death_without_grade_5,
+             DEATH_WITHOUT_GRADE_5),
+    )  # fmt: skip
 
     term = models.ForeignKey(
         CTCAETerm, on_delete=models.PROTECT, related_name="+", verbose_name=_("CTCAE term")
@@ -205,6 +251,14 @@ class AdverseEvent(SubjectRecord):
         from django.urls import reverse
 
         return reverse("safety:ae-edit", args=[self.subject_id, self.pk])
+
+    def get_seriousness_criteria_display(self) -> str:
+        labels = dict(SeriousnessCriterion.choices)
+        return "; ".join(str(labels.get(c, c)) for c in self.seriousness_criteria or []) or "—"
+
+    def get_treatments_display(self) -> str:
+        labels = dict(Treatment.choices)
+        return "; ".join(str(labels.get(c, c)) for c in self.treatments or []) or "—"
 
     @property
     def display_term(self) -> str:

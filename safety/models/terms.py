@@ -13,6 +13,7 @@ replacing them is audited by the loading command.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -29,6 +30,14 @@ class DLTCategory(models.TextChoices):
 
 
 assert {c.value for c in DLTCategory} == set(rules.AE_CATEGORIES)
+
+
+class GradingScale(models.TextChoices):
+    """Which scale the grade texts come from. CTCAE v5.0 has no ICANS term and grades CRS its own
+    way; this study grades both by ASTCT 2019 (Lee et al., BBMT 2019;25:625-638; RULES.md §2)."""
+
+    CTCAE_V5 = "ctcae_v5", _("CTCAE v5.0")
+    ASTCT_2019 = "astct_2019", _("ASTCT 2019 consensus grading")
 
 
 class CTCAETerm(models.Model):
@@ -58,6 +67,12 @@ class CTCAETerm(models.Model):
         help_text=_("The coordinator must name the event in the verbatim term."),
     )
     source = models.CharField(_("source"), max_length=40, default="shipped subset")
+    grading_scale = models.CharField(
+        _("graded by"),
+        max_length=12,
+        choices=GradingScale.choices,
+        default=GradingScale.CTCAE_V5,
+    )
 
     class Meta:
         ordering = ["soc", "term"]
@@ -80,3 +95,43 @@ class CTCAETerm(models.Model):
         """The highest grade CTCAE defines for this term (5 when the term defines none)."""
         defined = [g for g, _text in self.grades]
         return max(defined) if defined else 5
+
+
+class CTCAELoad(models.Model):
+    """One load of the term dictionary: who, when, which file (SHA-256) and what changed.
+
+    Terms belong to no study, so a load is not a study's audit event: like the settings history
+    and ``MembershipChange`` it is kept in its own append-only table (rows are only inserted, by
+    ``safety.services.terms``), shown on the terms page and in the admin.
+    """
+
+    class Source(models.TextChoices):
+        SHIPPED = "shipped", _("The subset shipped with trialsite")
+        NCI_FILE = "nci_file", _("NCI's CTCAE v5.0 spreadsheet")
+
+    loaded_at = models.DateTimeField(_("loaded at"))
+    loaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("loaded by"),
+    )
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    file_name = models.CharField(_("file"), max_length=255)
+    sha256 = models.CharField(_("SHA-256 of the file"), max_length=64)
+    created = models.PositiveIntegerField(_("terms added"), default=0)
+    updated = models.PositiveIntegerField(_("terms changed"), default=0)
+    unchanged = models.PositiveIntegerField(_("terms unchanged"), default=0)
+    removed = models.PositiveIntegerField(_("terms removed"), default=0)
+    kept_in_use = models.PositiveIntegerField(_("terms kept (in use, not in the file)"), default=0)
+    total = models.PositiveIntegerField(_("terms after the load"), default=0)
+
+    class Meta:
+        ordering = ["-loaded_at", "-pk"]
+        verbose_name = _("CTCAE term load")
+        verbose_name_plural = _("CTCAE term loads")
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.file_name} ({self.loaded_at:%Y-%m-%d %H:%M})"

@@ -1,5 +1,6 @@
-"""Every safety write (DESIGN.md §3): adverse events and their grade history; the CRS/ICANS,
-lab and DLT modules add theirs. Re-exported here so ``from safety import services`` works."""
+"""Every safety write (DESIGN.md §3), one module per area: adverse events and their grade
+history, DLT evaluation and adjudication, lab results. Re-exported here so
+``from safety import services`` works."""
 
 from safety.services.adverse_events import (
     GRADE_DATE_ORDER,
@@ -7,12 +8,29 @@ from safety.services.adverse_events import (
     save_derived_adverse_event,
 )
 from safety.services.dlt import adjudicate_dlt, close_dlt_windows, refresh_dlt_evaluation
+from safety.services.labs import (
+    LabRowsInvalid,
+    confirm_lab_proposal,
+    dismiss_lab_proposal,
+    grade_preview,
+    regrade_labs,
+    save_lab_panel,
+)
+from safety.services.terms import load_ctcae_file, load_shipped_terms
 
 __all__ = [
     "GRADE_DATE_ORDER",
+    "LabRowsInvalid",
     "adjudicate_dlt",
     "close_dlt_windows",
+    "confirm_lab_proposal",
+    "dismiss_lab_proposal",
+    "grade_preview",
+    "load_ctcae_file",
+    "load_shipped_terms",
     "refresh_dlt_evaluation",
+    "regrade_labs",
     "save_adverse_event",
     "save_derived_adverse_event",
+    "save_lab_panel",
 ]

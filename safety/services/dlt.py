@@ -57,14 +57,11 @@ SYSTEM_USERNAME = "trialsite-system"
 
 
 def _blood_counts(subject: Subject) -> list[rules.BloodCount]:
-    """The subject's blood counts after infusion, for the count-recovery (hematologic DLT) rule.
+    """The subject's blood counts after infusion, for the count-recovery (hematologic DLT) rule
+    (``safety.selectors_labs.blood_counts``: the lab results, by study day)."""
+    from safety.selectors_labs import blood_counts
 
-    The lab results are another module's (``safety.selectors_labs.blood_counts(subjects)``);
-    until it is merged this returns no counts, so count recovery stays "pending" and then "not
-    assessable" (a subject without a DLT stays open after Day 28, as the rule says). Callers and
-    tests pass counts to ``refresh_dlt_evaluation(blood_counts=...)`` directly.
-    """
-    return []
+    return blood_counts([subject]).get(subject.pk, [])
 
 
 def _days(on: dt.date | None, day0: dt.date) -> int | None:

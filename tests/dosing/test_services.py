@@ -479,3 +479,12 @@ def test_correcting_the_infusion_date_moves_day_0(site_a, coordinator_a, investi
     subject.refresh_from_db()
     assert subject.day0 == day0 + dt.timedelta(days=1)
     assert Visit.objects.get(subject=subject, code="D28").target_date == day0 + dt.timedelta(29)
+
+
+def test_the_infusion_opens_the_subjects_dlt_window(site_a, coordinator_a, investigator_a):
+    from safety.models import DLTEvaluation
+
+    subject, day0 = treated_subject(site_a, coordinator_a, investigator_a)
+    evaluation = DLTEvaluation.objects.get(subject=subject)
+    assert (evaluation.window_start, evaluation.dlt_status) == (day0, "open")
+    assert (evaluation.window_end_day, evaluation.as_of_day) == (28, 0)

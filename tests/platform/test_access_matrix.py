@@ -19,6 +19,9 @@ from django.utils import timezone
 
 from enrollment import services
 from enrollment.models import Consent, MedicationHistory, ScreeningLabs
+from safety import lab_import
+from safety.models import CTCAETerm, LabAEProposal
+from safety.services import save_adverse_event, save_lab_panel
 from tests.dosing_data import confirmed_subject, prepare_treatment
 from tests.enrollment_data import screen_eligible_subject
 from tests.safety.dlt_data import dlt_candidate
@@ -118,6 +121,15 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
             "best_response": "CRi",
         },
     )
+    adverse_event = save_adverse_event(
+        subject,
+        actor=coordinator_a,
+        values={
+            "term": CTCAETerm.objects.get(term="Fever"),
+            "onset_date": timezone.localdate() - dt.timedelta(days=1),
+            "grade": 1,
+        },
+    )
     labs = ScreeningLabs.objects.get(subject=subject)
     query = queries.raise_query(labs, actor=monitor, field="creatinine", text="Source value?")
     (notice,) = notifications.notify(study, [investigator_a], message="Look at this", url="/")
@@ -128,9 +140,18 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
     treated = confirmed_subject(site_a, coordinator_a, investigator_a, initials="CD")
     prepare_treatment(treated, coordinator_a, day0=clock.today() + dt.timedelta(days=20))
     candidate = dlt_candidate(subject, coordinator_a)
+    lab_panel = save_lab_panel(
+        subject,
+        actor=coordinator_a,
+        values={"collected_at": timezone.now() - dt.timedelta(hours=1)},
+        results=[{"test_code": "ANC", "value": "0.4"}],
+    )
+    lab_import.set_progress("matrix-token", state="done", done=1, total=1, user_id=coordinator_a.pk)
     return {
         "unassigned": unassigned,
         "treated": treated,
+        "lab_panel": lab_panel,
+        "lab_proposal": LabAEProposal.objects.get(subject=subject),
         "notice": notice,
         "membership": Membership.objects.get(user=coordinator_a),
         "study": study,
@@ -141,6 +162,7 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
         "labs": labs,
         "query": query,
         "candidate": candidate,
+        "adverse_event": adverse_event,
     }
 
 
@@ -212,6 +234,19 @@ def url_of(page: str, world: dict) -> str:
         "api:dlt-evaluation-list": [world["study"].pk],
         "api:subject-dlt-evaluation": [subject.pk],
         "api:subject-dlt-adjudications": [subject.pk],
+        "api:subject-lab-panels": [subject.pk],
+        "safety:lab-panels": [subject.pk],
+        "safety:lab-panel-new": [subject.pk],
+        "safety:lab-panel-edit": [subject.pk, world["lab_panel"].pk],
+        "safety:lab-proposals": [subject.pk],
+        "safety:lab-grade-preview": [subject.pk],
+        "safety:lab-proposal-action": [subject.pk, world["lab_proposal"].pk, param],
+        "safety:lab-import-status": ["matrix-token"],
+        "safety:ae-log": [subject.pk],
+        "safety:ae-new": [subject.pk],
+        "safety:ae-edit": [subject.pk, world["adverse_event"].pk],
+        "api:subject-adverse-events": [subject.pk],
+        "api:subject-adverse-event": [subject.pk, world["adverse_event"].pk],
     }.get(name, [])
     return reverse(name, args=args)
 

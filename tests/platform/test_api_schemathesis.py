@@ -119,10 +119,10 @@ def test_no_request_gives_a_server_error_or_breaks_the_schema(
     assert called == {op.label for op in operations}
 
 
-def api_urls(subject) -> list[str]:
+def api_urls(subject, **ids) -> list[str]:
     """Every API route of ``trialsite/api/urls.py`` with the seeded data's ids filled in."""
     resolver = get_resolver()
-    values = {"study_id": subject.study_id, "pk": subject.pk, "crf": "labs"}
+    values = {"study_id": subject.study_id, "pk": subject.pk, "crf": "labs", **ids}
     urls = []
     for pattern in resolver.url_patterns:
         if getattr(pattern, "app_name", None) != "api":
@@ -138,8 +138,17 @@ def api_urls(subject) -> list[str]:
 
 
 def test_options_on_every_api_endpoint_answers_200(client, seeded, coordinator_a):
+    from safety.models import CTCAETerm
+    from safety.services import save_adverse_event
+
+    event = save_adverse_event(
+        seeded,
+        actor=coordinator_a,
+        values={"term": CTCAETerm.objects.get(term="Fever"), "onset_date": seeded.screening_date,
+                "grade": 1},
+    )  # fmt: skip
     client.force_login(coordinator_a)
-    urls = api_urls(seeded)
+    urls = api_urls(seeded, ae_id=event.pk)
     assert any("/screening/labs/" in url for url in urls)
     for url in urls:
         response = client.options(url)

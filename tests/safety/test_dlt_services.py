@@ -446,3 +446,29 @@ def test_the_beat_task_declares_an_unresolved_grade_3_a_dlt_when_72_hours_pass(
     on_day(10)
     close_dlt_windows(subject.study)
     assert _evaluation(subject).dlt_status == "evaluable_with_dlt"
+
+
+# --- Count recovery from the lab results entered (labs → DLT evaluation) ----------------------
+
+
+def test_blood_counts_entered_as_labs_complete_the_window(subject, coordinator_a, on_day):
+    from tests.safety.lab_data import panel
+
+    on_day(29)
+    add_event(subject, coordinator_a, grade=1, onset_day=3)
+    assert _evaluation(subject).dlt_status == "open"  # no counts yet: recovery not known
+    panel(subject, coordinator_a, 27, ("ANC", "1.2"), ("PLT", "60"))
+    evaluation = _evaluation(subject)
+    assert (evaluation.dlt_status, evaluation.count_recovery) == (
+        "evaluable_without_dlt",
+        "recovered",
+    )
+
+
+def test_counts_that_have_not_recovered_are_a_hematologic_dlt(subject, coordinator_a, on_day):
+    from tests.safety.lab_data import panel
+
+    on_day(29)
+    panel(subject, coordinator_a, 27, ("ANC", "0.2"), ("PLT", "8"))
+    evaluation = _evaluation(subject)
+    assert (evaluation.dlt, evaluation.count_recovery) == (True, "not_recovered")

@@ -4,7 +4,9 @@ from drf_spectacular.views import SpectacularAPIView
 from dosing import api as dosing_api
 from dosing import escalation_api
 from enrollment import api as enrollment_api
+from safety import api_ae as safety_api
 from safety import api_dlt as safety_dlt_api
+from safety import api_labs
 from trialsite.api import views
 
 app_name = "api"
@@ -64,4 +66,20 @@ urlpatterns = [
         safety_dlt_api.SubjectDLTAdjudicationsApi.as_view(),
         name="subject-dlt-adjudications",
     ),
+    path(
+        "v1/subjects/<int:pk>/lab-panels/",
+        api_labs.SubjectLabPanelsApi.as_view(),
+        name="subject-lab-panels",
+    ),
+    path(
+        "v1/subjects/<int:pk>/adverse-events/",
+        safety_api.AdverseEventListApi.as_view(),
+        name="subject-adverse-events",
+    ),
+    path(
+        "v1/subjects/<int:pk>/adverse-events/<int:ae_id>/",
+        safety_api.AdverseEventDetailApi.as_view(),
+        name="subject-adverse-event",
+    ),
+    path("v1/ctcae-terms/", safety_api.CTCAETermListApi.as_view(), name="ctcae-term-list"),
 ]
