@@ -29,6 +29,17 @@ from trialsite import clock
 from trialsite.records.snapshots import store_snapshot
 
 DEFAULT_DLT_WINDOW_DAYS = 28
+#: The columns the selector reads (the hook must stay fast at thousands of subjects).
+INPUT_COLUMNS = (
+    "assigned_at",
+    "phase",
+    "cohort_number",
+    "subject__screening_number",
+    "subject__subject_number",
+    "subject__site_id",
+    "subject__day0",
+    "dose_level__level",
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,7 @@ def escalation_inputs(study, *, today: dt.date | None = None) -> list[SubjectRow
     assignments = list(
         CohortAssignment.objects.filter(study=study, is_active=True)
         .select_related("subject", "dose_level")
+        .only(*INPUT_COLUMNS)
         .order_by("assigned_at", "pk")
     )
     infused = dict(Infusion.objects.filter(study=study).values_list("subject_id", "infusion_start"))
@@ -134,6 +146,22 @@ def sentence(rec: rules.Recommendation, current_level: int | None) -> str:
     return f"{_dl(current_level)}: {counts} — {todo}"
 
 
+def _subject_dict(row: SubjectRow) -> dict:
+    return {
+        "subject_id": row.subject_id,
+        "subject": row.subject,
+        "site_id": row.site_id,
+        "dose_level": row.dose_level,
+        "phase": row.phase,
+        "cohort": row.cohort,
+        "assigned_on": row.assigned_on,
+        "infused_on": row.infused_on,
+        "status": row.status,
+        "days_left": row.days_left,
+        "letter": rules.outcome_letter(row.outcome),
+    }
+
+
 def _rec_dict(rec: rules.Recommendation) -> dict:
     return {
         "action": rec.action,
@@ -152,8 +180,10 @@ def compute_state(study, rows: list[SubjectRow]) -> dict:
     if design.design is None:
         return {"error": design.error or "The escalation design is not configured."}
     outcomes = [row.outcome for row in rows]
-    rec = rules.recommend(design.design, outcomes, strict=False)
+    # The last step of the trace is recommend(all subjects) (escalation_trace's contract): one
+    # replay of the history instead of two.
     steps = rules.escalation_trace(design.design, outcomes, strict=False)
+    rec = steps[-1].recommendation if steps else rules.recommend(design.design, [], strict=False)
     current = rows[-1].dose_level if rows else None
     return {
         "action": rec.action,
@@ -177,11 +207,7 @@ def compute_state(study, rows: list[SubjectRow]) -> dict:
             }
             for step in steps
         ],
-        "subjects": [
-            {k: v for k, v in asdict(row).items() if k != "outcome"}
-            | {"letter": rules.outcome_letter(row.outcome)}
-            for row in rows
-        ],
+        "subjects": [_subject_dict(row) for row in rows],
         "deviations": list(rec.deviations),
         "error": "",
     }
