@@ -31,6 +31,8 @@ class SafetyConfig(AppConfig):
         )
         _register_labs()
         _register_ae()
+        _register_daily_crs_icans_forms()
+        _register_sae()
 
 
 def _register_labs() -> None:
@@ -61,7 +63,7 @@ def _register_ae() -> None:
     A death can be recorded today on an AE (grade 5 needs its date and a fatal outcome: hard
     checks on the model; "results in death" without a grade 5 event: a soft check there) and as a
     screen failure "died" after consent. The follow-up death CRF (efficacy) must register the
-    same ``subject_has_grade_5_event`` soft check when it lands (docs/architecture.md §12).
+    same ``subject_has_grade_5_event`` soft check when it lands (docs/architecture.md §12.1).
     """
     from django.utils.translation import gettext_lazy as _
 
@@ -92,6 +94,32 @@ def _register_ae() -> None:
     )
 
 
+def _register_sae() -> None:
+    """SAE reporting clocks: the study setting, the navigation entry and the beat task."""
+    from safety import sae_clocks, sae_tasks  # noqa: F401  (sae_tasks registers the task)
+    from trialsite.navigation import NavItem, register
+    from trialsite.studies.roles import Action
+    from trialsite.studies.study_settings import SettingsSection, register_section
+
+    register(NavItem("Serious adverse events", "safety:sae-list", Action.VIEW_CLINICAL, 300))
+    register_section(
+        SettingsSection(
+            name="sae_reporting",
+            label="SAE reporting clocks (hours, calendar days) and safety contacts",
+            default=sae_clocks.DEFAULT_SAE_REPORTING.to_dict(),
+            validate=validate_sae_reporting,
+            source="ICH E2A; 21 CFR 312.32; EU CT Regulation 536/2014 Art. 41-42",
+        )
+    )
+
+
+def validate_sae_reporting(value: object) -> dict:
+    """The stored section must load into safety.sae_clocks.SAEReportingSettings unchanged."""
+    from safety.sae_clocks import SAEReportingSettings, validate_settings
+
+    return SAEReportingSettings(**validate_settings(value)).to_dict()
+
+
 def validate_dlt_criteria(value: object) -> dict:
     """The stored DLT criteria must load into safety.rules.DLTCriteria unchanged."""
     from safety.rules import DLTCriteria
@@ -99,3 +127,17 @@ def validate_dlt_criteria(value: object) -> dict:
     if not isinstance(value, dict):
         raise ValueError("dlt_criteria must be an object")
     return DLTCriteria.from_dict(value).to_dict()
+
+
+def _register_daily_crs_icans_forms() -> None:
+    """Daily CRS and ICANS assessments are expected every inpatient day, Day 0 to Day 14
+    (issue #11: "from Day 0 to discharge"); later days are entered when CRS/ICANS is suspected."""
+    from enrollment import expected_forms
+
+    days = tuple(f"D{day}" for day in range(15))
+    for order, (code, label) in enumerate(
+        (("CRS", "Daily CRS assessment"), ("ICANS", "Daily ICANS assessment")), start=200
+    ):
+        expected_forms.register(
+            expected_forms.ExpectedForm(code=code, label=label, visit_codes=days, order=order)
+        )

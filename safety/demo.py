@@ -1,9 +1,16 @@
-"""Safety demo data (``manage.py seed_demo``); each area seeds its own (``demo_<area>``)."""
+"""Safety demo data (``manage.py seed_demo``); each area seeds its own (``demo_<area>``).
 
-from safety import demo_ae, demo_dlt, demo_labs
+The order matters: the DLT demo gives three eligible subjects their Day 0 (the dosing demo,
+which runs after, treats subjects of its own through the infusion CRF), the daily CRS/ICANS and
+lab demos then follow the subjects that have a Day 0.
+"""
+
+from safety import demo_ae, demo_crs, demo_dlt, demo_labs, demo_sae
 
 
 def seed(*, study, site, users, stdout) -> None:
     demo_ae.seed(study=study, site=site, users=users, stdout=stdout)
     demo_dlt.seed(study=study, site=site, users=users, stdout=stdout)
+    demo_crs.seed(study=study, site=site, users=users, stdout=stdout)
     demo_labs.seed(study=study, site=site, users=users, stdout=stdout)
+    demo_sae.seed(study=study, site=site, users=users, stdout=stdout)

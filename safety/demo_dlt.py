@@ -1,14 +1,10 @@
 """Demo DLT data (``manage.py seed_demo``): three infused subjects, one adjudicated DLT.
 
-Synthetic, written through the services (issue #11 Requirement 7, the DLT part). The dosing
-demo records infusions once it exists; until then this sets Day 0 of three confirmed-eligible
-subjects itself with ``enrollment.services.anchor_schedule`` (the call the infusion CRF makes).
-The AEs are added once the AE CRF pages exist (``_ae_pages_exist``):
-
-* Day 0 forty days ago: ALT increased grade 4 (definitely related) on Day 6, back to grade 1
-  on Day 9 — a DLT candidate the investigator adjudicated a DLT (signed); window complete.
-* Day 0 twenty days ago: CRS grade 2 on Day 1, resolved Day 4 — no candidate, window open.
-* Day 0 ten days ago: ICANS grade 3 on Day 5 — a candidate awaiting the investigator.
+Synthetic, written through the services (issue #11 Requirement 7, the DLT part). Day 0 of
+three confirmed-eligible subjects is set with ``enrollment.services.anchor_schedule`` (40, 20 and
+10 days ago; the dosing demo treats subjects of its own through the infusion CRF). The first has
+ALT increased grade 4 (definitely related) on Day 6, back to grade 1 on Day 9: a DLT candidate
+the investigator adjudicated a DLT (signed). Their daily CRS/ICANS come from ``demo_crs``.
 """
 
 from __future__ import annotations
@@ -16,11 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from django.urls import NoReverseMatch, reverse
-
 from enrollment.models import Subject, SubjectStatus
 from enrollment.services import anchor_schedule
-from safety.models import AdverseEvent, CTCAETerm, DLTCategory
+from safety.models import CTCAETerm, DLTAdjudication, DLTCategory
 from safety.services import adjudicate_dlt, close_dlt_windows, save_adverse_event
 from trialsite import clock
 
@@ -28,8 +22,6 @@ from trialsite import clock
 # the texts when it is loaded (matched on the term).
 TERMS = {
     "Alanine aminotransferase increased": ("Investigations", DLTCategory.NON_HEMATOLOGIC, 4),
-    "Cytokine release syndrome": ("Immune system disorders", DLTCategory.CRS, 5),
-    "ICANS": ("Nervous system disorders", DLTCategory.ICANS, 5),
 }
 
 
@@ -57,36 +49,20 @@ def _infused(site, coordinator, days_ago: list[int]) -> list[Subject]:
     return infused
 
 
-def _ae_pages_exist() -> bool:
-    """The AE CRF pages (``safety:ae-edit``, built on another branch) are where an AE's
-    history page links back to; without them an AE in the demo is a page that fails."""
-    try:
-        reverse("safety:ae-edit", args=[1, 1])
-    except NoReverseMatch:
-        return False
-    return True
-
-
 def _on(subject: Subject, day: int) -> dt.date:
     return subject.day0 + dt.timedelta(days=day)
 
 
 def seed(*, study, site, users, stdout) -> None:
-    if (
-        AdverseEvent.objects.filter(subject__site=site).exists()
-        or Subject.objects.filter(site=site, day0__isnull=False).exists()
-    ):
-        return
+    if DLTAdjudication.objects.filter(study=study).exists():
+        return  # seeded already
     coordinator, investigator = users["coordinator"], users["investigator"]
     password = os.environ.get("DEMO_PASSWORD", "trialsite-demo")
     infused = _infused(site, coordinator, [40, 20, 10])
     if len(infused) < 3:
         return
-    dlt_subject, crs_subject, icans_subject = infused
+    dlt_subject = infused[0]
     close_dlt_windows(study)  # their (open) DLT evaluations, as the beat task makes them
-    if not _ae_pages_exist():
-        stdout.write("Demo safety: 3 infused subjects (no AEs until the AE pages exist)")
-        return
 
     alt = save_adverse_event(
         dlt_subject,
@@ -122,29 +98,4 @@ def seed(*, study, site, users, stdout) -> None:
         password=password,
         event_version=alt.version,
     )
-    save_adverse_event(
-        crs_subject,
-        actor=coordinator,
-        values={
-            "term": _term("Cytokine release syndrome"),
-            "onset_date": _on(crs_subject, 1),
-            "grade": 2,
-            "relationship_car_t": "definite",
-            "ongoing": False,
-            "resolution_date": _on(crs_subject, 4),
-            "outcome": "recovered",
-            "treatments": ["tocilizumab"],
-        },
-    )
-    save_adverse_event(
-        icans_subject,
-        actor=coordinator,
-        values={
-            "term": _term("ICANS"),
-            "onset_date": _on(icans_subject, 5),
-            "grade": 3,
-            "relationship_car_t": "probable",
-            "treatments": ["corticosteroids"],
-        },
-    )
-    stdout.write("Demo safety: 3 infused subjects, 1 adjudicated DLT, 1 DLT candidate waiting")
+    stdout.write("Demo DLT: 3 subjects with Day 0, 1 adjudicated DLT")

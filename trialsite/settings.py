@@ -257,6 +257,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "safety.tasks.close_dlt_windows",
         "schedule": timedelta(minutes=env_int("DLT_WINDOW_SWEEP_MINUTES", 60, minimum=1)),
     },
+    # Issue 11: an SAE clock that becomes overdue notifies once (safety/sae_tasks.py).
+    "check-sae-clocks": {
+        "task": "safety.sae_tasks.check_sae_clocks",
+        "schedule": timedelta(minutes=env_int("SAE_CLOCK_CHECK_MINUTES", 5, minimum=1)),
+    },
 }
 # /healthz answers 503 when a broker is configured and the newest worker heartbeat is older.
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = 60

@@ -18,6 +18,7 @@ from safety.models.adverse_events import (
 )
 from safety.models.dlt import DLTAdjudication, DLTEvaluation, DLTStatus
 from safety.models.labs import LabAEProposal, LabFlag, LabPanel, LabResult, ProposalStatus, Specimen  # noqa: E501
+from safety.models.sae import ClockKind, ClockStatus, SAEClock, SAEClockAlert, SAEReport, SUSARClass  # noqa: E501
 from safety.models.terms import CTCAELoad, CTCAETerm, DLTCategory, GradingScale
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "DLTAdjudication",
     "DLTEvaluation",
     "DLTStatus",
+    "ClockKind",
+    "ClockStatus",
     "DLTCategory",
     "Expectedness",
     "LabAEProposal",
@@ -41,6 +44,18 @@ __all__ = [
     "Specimen",
     "GradingScale",
     "Relatedness",
+    "SAEClock",
+    "SAEClockAlert",
+    "SAEReport",
+    "SUSARClass",
     "SeriousnessCriterion",
     "Treatment",
 ]
+from safety.models.crs_icans import (  # noqa: E402
+    CRSAssessment,
+    CRSEpisode,
+    ICANSAssessment,
+    ICANSEpisode,
+)
+
+__all__ += ["CRSAssessment", "CRSEpisode", "ICANSAssessment", "ICANSEpisode"]

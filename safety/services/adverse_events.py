@@ -18,6 +18,7 @@ from enrollment.models import Subject
 from enrollment.services import require_data_entry
 from safety.models import AdverseEvent, AdverseEventGrade, AESource
 from safety.services.dlt import refresh_dlt_evaluation
+from safety.services.sae import sync_sae_report
 from trialsite import clock
 from trialsite.records import services as records
 from trialsite.records.exceptions import field_error
@@ -149,6 +150,7 @@ def _save(
         _write_steps(event, history, actor=actor)
     # Every AE write can change the DLT evaluation: recomputed in this transaction (issue 11 R3).
     refresh_dlt_evaluation(subject, actor=actor, reason=reason or "Adverse event saved")
+    sync_sae_report(event, actor=actor)  # a serious event starts its SAE report and clocks
     return event
 
 

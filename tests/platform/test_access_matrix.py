@@ -24,7 +24,9 @@ from safety.models import CTCAETerm, LabAEProposal
 from safety.services import save_adverse_event, save_lab_panel
 from tests.dosing_data import confirmed_subject, prepare_treatment
 from tests.enrollment_data import screen_eligible_subject
+from tests.safety.crs_data import add_crs, add_icans
 from tests.safety.dlt_data import dlt_candidate
+from tests.safety.sae_data import serious_event
 from trialsite import clock
 from trialsite.records import notifications, queries
 from trialsite.studies.models import Membership
@@ -147,6 +149,13 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
         results=[{"test_code": "ANC", "value": "0.4"}],
     )
     lab_import.set_progress("matrix-token", state="done", done=1, total=1, user_id=coordinator_a.pk)
+    services.anchor_schedule(
+        subject, timezone.localdate() - dt.timedelta(days=2), actor=coordinator_a
+    )
+    subject.refresh_from_db()
+    crs = add_crs(subject, coordinator_a, 1, "38.6")
+    icans = add_icans(subject, coordinator_a, 1, (3, 2, 1, 0, 0))
+    sae = serious_event(subject, coordinator_a).sae_report
     return {
         "unassigned": unassigned,
         "treated": treated,
@@ -163,6 +172,9 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
         "query": query,
         "candidate": candidate,
         "adverse_event": adverse_event,
+        "crs": crs,
+        "icans": icans,
+        "sae": sae,
     }
 
 
@@ -247,6 +259,27 @@ def url_of(page: str, world: dict) -> str:
         "safety:ae-edit": [subject.pk, world["adverse_event"].pk],
         "api:subject-adverse-events": [subject.pk],
         "api:subject-adverse-event": [subject.pk, world["adverse_event"].pk],
+        "safety:crs-list": [subject.pk],
+        "safety:crs-new": [subject.pk],
+        "safety:crs-edit": [subject.pk, world["crs"].pk],
+        "safety:crs-grade": [subject.pk],
+        "safety:icans-list": [subject.pk],
+        "safety:icans-new": [subject.pk],
+        "safety:icans-edit": [subject.pk, world["icans"].pk],
+        "safety:icans-grade": [subject.pk],
+        "api:subject-crs-list": [subject.pk],
+        "api:subject-crs-detail": [subject.pk, world["crs"].pk],
+        "api:subject-crs-episodes": [subject.pk],
+        "api:subject-icans-list": [subject.pk],
+        "api:subject-icans-detail": [subject.pk, world["icans"].pk],
+        "api:subject-icans-episodes": [subject.pk],
+        "safety:sae-report": [world["sae"].pk],
+        "safety:sae-print": [world["sae"].pk],
+        "safety:sae-details": [world["sae"].pk],
+        "safety:sae-submission": [world["sae"].clocks.first().pk],
+        "api:sae-report-detail": [world["sae"].pk],
+        "api:sae-report-list": [world["study"].pk],
+        "api:sae-clock-submission": [world["sae"].clocks.first().pk],
     }.get(name, [])
     return reverse(name, args=args)
 

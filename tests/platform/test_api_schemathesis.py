@@ -122,7 +122,7 @@ def test_no_request_gives_a_server_error_or_breaks_the_schema(
 def api_urls(subject, **ids) -> list[str]:
     """Every API route of ``trialsite/api/urls.py`` with the seeded data's ids filled in."""
     resolver = get_resolver()
-    values = {"study_id": subject.study_id, "pk": subject.pk, "crf": "labs", **ids}
+    values = {"study_id": subject.study_id, "pk": subject.pk, "crf": "labs", "record_id": 1, **ids}
     urls = []
     for pattern in resolver.url_patterns:
         if getattr(pattern, "app_name", None) != "api":

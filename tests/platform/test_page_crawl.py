@@ -29,7 +29,7 @@ from trialsite.studies.demo import DEMO_USERS
 
 pytestmark = pytest.mark.django_db
 
-MAX_PAGES_PER_USER = 400
+MAX_PAGES_PER_USER = 1500
 # Not pages of the app: Django's admin site (its own permission model) and the API (JSON, with
 # its own tests); static files are not links of a page.
 SKIPPED_PREFIXES = ("/admin/", "/api/", "/static/")

@@ -5,8 +5,9 @@ from dosing import api as dosing_api
 from dosing import escalation_api
 from enrollment import api as enrollment_api
 from safety import api_ae as safety_api
+from safety import api_crs, api_labs
 from safety import api_dlt as safety_dlt_api
-from safety import api_labs
+from safety.api_sae import urlpatterns as sae_api_urlpatterns
 from trialsite.api import views
 
 app_name = "api"
@@ -82,4 +83,27 @@ urlpatterns = [
         name="subject-adverse-event",
     ),
     path("v1/ctcae-terms/", safety_api.CTCAETermListApi.as_view(), name="ctcae-term-list"),
+    path("v1/subjects/<int:pk>/crs/", api_crs.CRSListApi.as_view(), name="subject-crs-list"),
+    path(
+        "v1/subjects/<int:pk>/crs/<int:record_id>/",
+        api_crs.CRSDetailApi.as_view(),
+        name="subject-crs-detail",
+    ),
+    path(
+        "v1/subjects/<int:pk>/crs-episodes/",
+        api_crs.CRSEpisodeListApi.as_view(),
+        name="subject-crs-episodes",
+    ),
+    path("v1/subjects/<int:pk>/icans/", api_crs.ICANSListApi.as_view(), name="subject-icans-list"),
+    path(
+        "v1/subjects/<int:pk>/icans/<int:record_id>/",
+        api_crs.ICANSDetailApi.as_view(),
+        name="subject-icans-detail",
+    ),
+    path(
+        "v1/subjects/<int:pk>/icans-episodes/",
+        api_crs.ICANSEpisodeListApi.as_view(),
+        name="subject-icans-episodes",
+    ),
 ]
+urlpatterns += sae_api_urlpatterns

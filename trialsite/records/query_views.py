@@ -204,6 +204,17 @@ def record_history(request, content_type_id: int, object_id: str):
             "record": record,
             "events": events,
             "audit_url": audit_url,
-            "back": record.get_absolute_url() if hasattr(record, "get_absolute_url") else "",
+            "back": _back_url(record),
         },
     )
+
+
+def _back_url(record) -> str:
+    """The record's own page, if it has one yet (a derived AE's page may live on another
+    app's branch): a history page never fails for want of its back link."""
+    from django.urls import NoReverseMatch
+
+    try:
+        return record.get_absolute_url() if hasattr(record, "get_absolute_url") else ""
+    except NoReverseMatch:
+        return ""
