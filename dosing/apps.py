@@ -65,6 +65,12 @@ class DosingConfig(AppConfig):
 
         navigation.register(design_views.NAV_ITEM)
 
+        from dosing import escalation_views, recompute_hooks
+        from trialsite.records import recompute
+
+        recompute.register("escalation")(recompute_hooks.escalation_hook)
+        navigation.register(escalation_views.NAV_ITEM)
+
 
 def check_atd_levels(document: dict) -> dict[str, str]:
     """The design must build with the study's number of dose levels (ATD within them)."""

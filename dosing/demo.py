@@ -8,7 +8,9 @@ site would have entered it, so every date passes the "not in the future" checks 
 trail reads as it would at a site. The ATD design of the demo study (``atd_levels`` 2) is
 followed: DL1 and DL2 one subject each, then DL3 as a 3+3 cohort — two infused (Day 0 about two
 months, one month and a week ago) and one assigned with apheresis and a released lot, waiting
-for lymphodepletion. Idempotent: nothing is added once the study has an assignment.
+for lymphodepletion. Each assignment takes a slot of a signed safety-review decision (the
+first accepts the engine's "enroll 1 at DL1"; see ``_open_slot``), and the escalation state is
+recomputed at the end. Idempotent: nothing is added once the study has an assignment.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from dosing import services
+from dosing import decisions, escalation, services
 from dosing.models import CohortAssignment, DoseLevel
 from enrollment import services as enrollment
 from enrollment.demo import _screen
 from enrollment.models import EligibilityAssessment
 from trialsite import clock
+from trialsite.studies.models import Study
 
 #: (days from Day 0 back to today, dose level, phase, cohort, infused?)
 PLAN = [
@@ -62,6 +65,8 @@ def _treat(site, users, *, rng, password, day0, level, phase, cohort, infused):
         )
     weight = Decimal(rng.randint(55, 85))
     apheresis_day = screened + dt.timedelta(days=3)
+    with clock.freeze(_on(apheresis_day, 14)):
+        _open_slot(subject.study, investigator, password=password, level=level, phase=phase)
     with clock.freeze(_on(apheresis_day, 15)):
         services.assign_subject(
             subject,
@@ -133,6 +138,36 @@ def _treat(site, users, *, rng, password, day0, level, phase, cohort, infused):
     return subject
 
 
+def _open_slot(study, investigator, *, password: str, level: int, phase: str) -> None:
+    """The safety-review decision that opens the slot the next demo subject takes.
+
+    The first decision accepts the engine's "enroll 1 at DL1 (ATD)". The demo's timeline is
+    compressed (the next subject is assigned while the previous one is still inside the DLT
+    window, where the engine says "wait"), so the later decisions are overrides with that
+    rationale; a 3+3 decision opens the three places of the cohort at once.
+    """
+    decision, free = services.open_slots(study)
+    if free and decision.dose_level.level == level:
+        return
+    escalation.recompute(study, Study.objects.get(pk=study.pk).data_version)
+    state = escalation.current_state(study)
+    accept = state.action == "enroll" and state.dose_level == level and state.phase == phase
+    decisions.record_decision(
+        study,
+        actor=investigator,
+        password=password,
+        accepted=accept,
+        state_data_version=state.data_version,
+        action="enroll",
+        dose_level=level,
+        open_slots=3 if phase == "3+3" else 1,
+        rationale=""
+        if accept
+        else "Demo data: the timeline is compressed; the committee reviewed the subjects "
+        "still inside their DLT window and opened the next cohort.",
+    )
+
+
 def seed(*, study, site, users, stdout) -> None:
     if CohortAssignment.objects.filter(study=study).exists():
         return
@@ -152,6 +187,7 @@ def seed(*, study, site, users, stdout) -> None:
             cohort=cohort,
             infused=infused,
         )
+    escalation.recompute(study, Study.objects.get(pk=study.pk).data_version)
     treated = sum(1 for *_rest, infused in PLAN if infused)
     stdout.write(
         f"Demo dosing: {len(PLAN)} subjects assigned (DL1, DL2 in ATD; DL3 3+3), "

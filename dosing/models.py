@@ -21,6 +21,7 @@ from dosing import rules
 from enrollment.models import SubjectRecord
 from enrollment.models.core import amount, pct, yes_no
 from trialsite.records.edit_checks import hard, range_check, soft
+from trialsite.records.models import ClinicalRecord, Snapshot
 from trialsite.studies.models import Study
 
 
@@ -78,8 +79,9 @@ class CohortAssignment(SubjectRecord):
 
     One *active* assignment per subject (a constraint). An assignment is ended (``is_active``
     false, with the reason) rather than deleted, so the escalation engine and the audit trail
-    keep the history. The gate of the signed safety-review decision (issue 12 item 3) counts the
-    active assignments of a level and cohort under a lock; it is not built yet.
+    keep the history. ``decision`` is the signed safety-review decision whose slot the subject
+    took: the gate (``dosing.services.assign_subject``) counts the active assignments of the
+    latest decision under its row lock (issue 12 item 3).
     """
 
     crf_code = "assignment"
@@ -105,6 +107,15 @@ class CohortAssignment(SubjectRecord):
     )
     is_active = models.BooleanField(_("active"), default=True, editable=False)
     ended_reason = models.CharField(_("reason ended"), max_length=200, blank=True, editable=False)
+    decision = models.ForeignKey(
+        "dosing.EscalationDecision",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assignments",
+        editable=False,
+        verbose_name=_("safety-review decision that opened the slot"),
+    )
 
     assessment_date_field = "assigned_at"
 
@@ -442,3 +453,109 @@ class Infusion(DosingCRF):
                     )
                 }
             )
+
+
+class EscalationState(Snapshot):
+    """The escalation engine's answer for a study, computed from the data at ``data_version``.
+
+    A keyed snapshot (one row per study, DESIGN.md §5) written only by the ``escalation``
+    recompute hook (``dosing.recompute_hooks``) through ``store_snapshot``, so an older run never
+    overwrites a newer one. Everything the dashboard shows is here: the recommendation, the
+    per-level tallies, the trace after each subject and the subjects' DLT-window status, so the
+    page reads one row.
+    """
+
+    action = models.CharField(_("recommended action"), max_length=10)
+    dose_level = models.SmallIntegerField(_("recommended dose level"), null=True)
+    mtd = models.SmallIntegerField(_("MTD"), null=True)
+    phase = models.CharField(_("phase"), max_length=4)
+    open_slots = models.PositiveSmallIntegerField(_("open slots"), default=0)
+    code = models.CharField(_("rule code"), max_length=40)
+    reason = models.TextField(_("reason"))
+    sentence = models.TextField(_("recommendation"))
+    current_level = models.SmallIntegerField(_("current dose level"), null=True)
+    outcomes = models.TextField(_("outcomes (shorthand)"), blank=True)
+    levels = models.JSONField(default=list)
+    trace = models.JSONField(default=list)
+    subjects = models.JSONField(default=list)
+    deviations = models.JSONField(default=list)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study"], name="escalation_state_per_study"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study_id} @ v{self.data_version}: {self.sentence}"
+
+
+class DecisionAction(models.TextChoices):
+    ENROLL = "enroll", _("Enroll at the decided level")
+    WAIT = "wait", _("Wait (no new subject)")
+    STOP = "stop", _("Stop escalation")
+
+
+class EscalationDecision(ClinicalRecord):
+    """The safety-review committee's decision, e-signed by an investigator (issue 12 §1, §3).
+
+    It cites the state it was made on (``state_data_version`` and the engine's recommended
+    action, level and slots as they were then, copied so a later recompute cannot rewrite what
+    the committee saw), says whether it accepts or overrides the recommendation (an override
+    needs its rationale) and opens ``open_slots`` at ``dose_level``. Only the latest signed
+    decision opens slots (``dosing.services.assign_subject``). Study-level: no site.
+    """
+
+    recommended_action = models.CharField(_("recommended action"), max_length=10, blank=True)
+    recommended_level = models.SmallIntegerField(_("recommended dose level"), null=True)
+    recommended_slots = models.PositiveSmallIntegerField(_("recommended slots"), default=0)
+    recommendation = models.TextField(_("recommendation cited"), blank=True)
+    state_data_version = models.PositiveBigIntegerField(_("data version cited"), default=0)
+    accepted = models.BooleanField(_("accepts the recommendation"))
+    action = models.CharField(_("decision"), max_length=10, choices=DecisionAction.choices)
+    dose_level = models.ForeignKey(
+        DoseLevel,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="decisions",
+        verbose_name=_("decided dose level"),
+    )
+    open_slots = models.PositiveSmallIntegerField(
+        _("slots opened"), default=0, validators=[MaxValueValidator(6)]
+    )
+    phase = models.CharField(_("phase"), max_length=4, choices=Phase.choices, blank=True)
+    rationale = models.TextField(_("rationale"), blank=True)
+
+    edit_checks = (
+        *ClinicalRecord.edit_checks,
+        hard(
+            "ESC-OVERRIDE-RATIONALE",
+            "rationale",
+            lambda d: not d.accepted and not (d.rationale or "").strip(),
+            _("An override needs its rationale: say why the committee departs from the engine."),
+        ),
+        hard(
+            "ESC-ENROLL-LEVEL",
+            "dose_level",
+            lambda d: d.action == DecisionAction.ENROLL and d.dose_level_id is None,
+            _("Say at which dose level the slots open."),
+        ),
+        hard(
+            "ESC-ENROLL-SLOTS",
+            "open_slots",
+            lambda d: d.action == DecisionAction.ENROLL and not d.open_slots,
+            _("Say how many slots open (1 to 6)."),
+        ),
+    )
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        if self.action == DecisionAction.ENROLL and self.dose_level_id:
+            return f"{self.get_action_display()}: {self.open_slots} at {self.dose_level.label}"
+        return str(self.get_action_display())
+
+    def get_absolute_url(self) -> str:
+        return reverse("escalation:dashboard")

@@ -21,8 +21,10 @@ from dosing import rules, selectors
 from dosing.models import (
     Apheresis,
     CohortAssignment,
+    DecisionAction,
     DoseLevel,
     DosingCRF,
+    EscalationDecision,
     Infusion,
     Lymphodepletion,
     ProductRelease,
@@ -58,6 +60,18 @@ BEFORE_LYMPHODEPLETION = _("%(date)s is before lymphodepletion started (%(start)
 SENTINEL = _(
     "Sentinel dosing: %(first)s, the first subject of %(level)s cohort %(cohort)s, was infused on "
     "%(day)s; the next subject of the cohort may be infused from %(earliest)s (%(days)s days)."
+)
+NO_DECISION = _(
+    "No slot is open: the safety review committee has not signed a decision yet. The "
+    "investigator records it on the escalation dashboard."
+)
+NOT_ENROLLING = _(
+    "No slot is open: the latest signed decision (%(when)s) is to %(action)s, not to enroll."
+)
+LEVEL_CLOSED = _("%(level)s is closed: the latest signed decision opened slots at %(open)s only.")
+SLOTS_FULL = _(
+    "No slot is left: the latest signed decision opened %(slots)s at %(level)s and all are "
+    "taken. A new safety-review decision is needed."
 )
 NOTHING_TO_UPDATE = enrollment.NOTHING_TO_UPDATE
 ALREADY_ENTERED = enrollment.ALREADY_ENTERED
@@ -167,8 +181,8 @@ def assign_subject(
     *,
     actor,
     dose_level: DoseLevel | int,
-    phase: str,
-    cohort_number: int,
+    phase: str | None = None,
+    cohort_number: int | None = None,
     reason: str = "",
 ) -> CohortAssignment:
     """Assign an eligible subject to a dose level, phase and cohort; the subject is enrolled.
@@ -176,10 +190,12 @@ def assign_subject(
     Refused unless eligibility is confirmed (the investigator's signature still holds), the level
     is a configured level of the study, and the subject has no active assignment.
 
-    Not yet here: the gate by the signed safety-review decision (issue 12 item 3: only the level
-    and the number of open slots the latest signed ``EscalationDecision`` allows, under a row
-    lock). It comes with ``EscalationDecision``; until then a coordinator may assign to any
-    configured level, and the escalation engine flags a history the design does not allow.
+    The gate (issue 12 item 3): only the level and the number of slots the latest *signed*
+    ``EscalationDecision`` opened. The decision's row is locked (``select_for_update``) before
+    its assignments are counted, so two coordinators assigning at once are serialised on it and
+    cannot overfill the cohort; only the latest decision counts, so slots never open at two
+    levels at once. ``phase`` defaults to the decision's; ``cohort_number`` to the cohort the
+    decision opened (the next number at the level).
     """
     with transaction.atomic():
         subject = Subject.objects.select_for_update().get(pk=subject.pk)  # one writer per subject
@@ -201,6 +217,10 @@ def assign_subject(
                 },
                 "already_assigned",
             )
+        decision = _open_decision(subject.study, level)
+        phase = phase or decision.phase or "3+3"
+        if cohort_number is None:
+            cohort_number = _cohort_of(decision)
         now = clock.now()
         assignment = records.create_record(
             CohortAssignment,
@@ -216,6 +236,7 @@ def assign_subject(
                 "cohort_number": cohort_number,
                 "assigned_at": now,
                 "assigned_by": actor,
+                "decision": decision,
             },
         )
         if subject.enrollment_status == SubjectStatus.ELIGIBLE:
@@ -227,6 +248,69 @@ def assign_subject(
                 reason=f"Assigned to {level.label}, cohort {cohort_number}",
             )
     return assignment
+
+
+def latest_decision(study, *, lock: bool = False) -> EscalationDecision | None:
+    """The latest signed safety-review decision of the study (locked when ``lock``)."""
+    rows = EscalationDecision.objects.filter(study=study, status=RecordStatus.SIGNED)
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    return rows.order_by("-pk").select_related("dose_level").first()
+
+
+def _open_decision(study, level: DoseLevel) -> EscalationDecision:
+    """The locked decision with a slot open at ``level``, or the field error saying why not."""
+    decision = latest_decision(study, lock=True)
+    if decision is None:
+        raise field_error("dose_level", NO_DECISION, "no_decision")
+    if decision.action != DecisionAction.ENROLL:
+        raise field_error(
+            "dose_level",
+            NOT_ENROLLING
+            % {
+                "when": f"{decision.updated_at:%Y-%m-%d %H:%M}",
+                "action": decision.get_action_display().lower(),
+            },
+            "not_enrolling",
+        )
+    if decision.dose_level_id != level.pk:
+        raise field_error(
+            "dose_level",
+            LEVEL_CLOSED % {"level": level.label, "open": decision.dose_level.label},
+            "level_closed",
+        )
+    taken = CohortAssignment.objects.filter(decision=decision, is_active=True).count()
+    if taken >= decision.open_slots:
+        raise field_error(
+            "dose_level",
+            SLOTS_FULL % {"slots": decision.open_slots, "level": level.label},
+            "slots_full",
+        )
+    return decision
+
+
+def open_slots(study) -> tuple[EscalationDecision | None, int]:
+    """The latest signed decision and how many of its slots are still free (2 queries)."""
+    decision = latest_decision(study)
+    if decision is None or decision.action != DecisionAction.ENROLL:
+        return decision, 0
+    taken = CohortAssignment.objects.filter(decision=decision, is_active=True).count()
+    return decision, max(0, decision.open_slots - taken)
+
+
+def _cohort_of(decision: EscalationDecision) -> int:
+    """The cohort number a decision's slots fill: the same as its first subject's, else the
+    next number at the level."""
+    first = CohortAssignment.objects.filter(decision=decision).order_by("pk").first()
+    if first is not None:
+        return first.cohort_number
+    last = (
+        CohortAssignment.objects.filter(dose_level=decision.dose_level)
+        .order_by("-cohort_number")
+        .values_list("cohort_number", flat=True)
+        .first()
+    )
+    return (last or 0) + 1
 
 
 # --- The treatment CRFs ---------------------------------------------------------------------

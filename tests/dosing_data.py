@@ -43,6 +43,7 @@ def level(study, number: int = 1) -> DoseLevel:
 
 
 def assign(subject, coordinator, number: int = 1, *, cohort: int = 1, phase: str = "ATD"):
+    ensure_slot(subject.study, number)
     return services.assign_subject(
         subject,
         actor=coordinator,
@@ -148,3 +149,47 @@ def treated_subject(site, coordinator, investigator, *, number: int = 1, cohort:
     infuse(subject, coordinator, day0=day0, dose_cells_per_kg=dose)
     subject.refresh_from_db()
     return subject, day0
+
+
+def sign_decision(study, investigator, number: int = 1, *, slots: int = 1, accept: bool = False):
+    """The investigator's signed safety-review decision opening ``slots`` at DL``number``.
+
+    ``accept``: accept the engine's recommendation as it stands; otherwise an override naming
+    the level and slots (test set-up). The escalation state is recomputed first, as the worker
+    would have done after the last save.
+    """
+    from dosing import decisions, escalation
+
+    escalation.recompute(study, study.__class__.objects.get(pk=study.pk).data_version)
+    if accept:
+        return decisions.record_decision(
+            study, actor=investigator, password=PASSWORD, accepted=True, state_data_version=None
+        )
+    return decisions.record_decision(
+        study,
+        actor=investigator,
+        password=PASSWORD,
+        accepted=False,
+        state_data_version=None,
+        action="enroll",
+        dose_level=number,
+        open_slots=slots,
+        rationale="Test set-up: the slot the test needs.",
+    )
+
+
+def ensure_slot(study, number: int = 1) -> None:
+    """Open one slot at DL``number`` unless the latest signed decision has one free there."""
+    from trialsite.studies.models import Membership
+    from trialsite.studies.roles import Role
+
+    decision, free = services.open_slots(study)
+    if free and decision.dose_level.level == number:
+        return
+    investigator = (
+        Membership.objects.filter(study=study, role=Role.INVESTIGATOR, is_active=True)
+        .select_related("user")
+        .first()
+        .user
+    )
+    sign_decision(study, investigator, number, slots=1)

@@ -37,6 +37,7 @@ urlpatterns = [
     path("safety/", include("safety.urls")),
     path("design/", include("dosing.design_urls")),
     path("subjects/", include("dosing.urls")),
+    path("escalation/", include("dosing.escalation_urls")),
     path("", include("trialsite.records.urls")),
     path("api/", include("trialsite.api.urls")),
     path("admin/", admin.site.urls),

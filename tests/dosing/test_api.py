@@ -14,6 +14,7 @@ from tests.dosing_data import (
     assign,
     confirmed_subject,
     prepare_treatment,
+    sign_decision,
     treated_subject,
 )
 from trialsite import clock
@@ -80,6 +81,9 @@ def test_assignment_through_the_api(client, study, site_a, coordinator_a, invest
     url = f"/api/v1/subjects/{subject.pk}/assignment/"
     unknown = client.post(url, {"dose_level": 9, "phase": "ATD", "cohort_number": 1})
     assert unknown.status_code == 400 and unknown.json()["codes"] == ["no_such_level"]
+    closed = client.post(url, {"dose_level": 2, "phase": "ATD", "cohort_number": 1})
+    assert closed.status_code == 400 and closed.json()["codes"] == ["no_decision"]
+    sign_decision(study, investigator_a, 2)
     created = client.post(url, {"dose_level": 2, "phase": "ATD", "cohort_number": 1})
     assert created.status_code == 201, created.json()
     assert created.json()["dose_level_label"] == "DL2"

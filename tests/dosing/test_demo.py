@@ -6,7 +6,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 
-from dosing.models import CohortAssignment, Infusion
+from dosing.models import CohortAssignment, EscalationDecision, EscalationState, Infusion
 from enrollment.models import Subject, SubjectStatus, Visit
 from trialsite.records.audit import verify_chains
 from trialsite.records.models import DataQuery
@@ -34,5 +34,12 @@ def test_seed_demo_assigns_and_infuses_subjects_through_the_services():
     dosing_types = ContentType.objects.filter(app_label="dosing")
     assert not DataQuery.objects.filter(content_type__in=dosing_types).exists()
     assert list(verify_chains()) == []
+    # Every assignment took a slot of a signed decision; the first accepted the engine.
+    decisions = list(EscalationDecision.objects.order_by("pk"))
+    assert [d.status for d in decisions] == ["signed"] * 3
+    assert decisions[0].accepted and decisions[0].dose_level.level == 1
+    assert all(a.decision_id for a in assignments)
+    state = EscalationState.objects.get()
+    assert state.subjects and len(state.subjects) == 4
     call_command("seed_demo")
     assert CohortAssignment.objects.count() == 4

@@ -17,6 +17,7 @@ from tests.dosing_data import (
     confirmed_subject,
     level,
     prepare_treatment,
+    sign_decision,
     treated_subject,
 )
 from tests.enrollment_data import screen_eligible_subject
@@ -38,9 +39,12 @@ def test_a_coordinator_assigns_a_confirmed_subject_on_the_page(
     url = reverse("dosing:assign", args=[subject.pk])
     page = client.get(url)
     assert page.status_code == 200 and page.context["readonly"] is False
-    response = client.post(
-        url, {"dose_level": level(subject.study, 1).pk, "phase": "ATD", "cohort_number": "1"}
-    )
+    body = {"dose_level": level(subject.study, 1).pk, "phase": "ATD", "cohort_number": "1"}
+    closed = client.post(url, body)
+    assert closed.status_code == 400
+    assert error_codes(closed, "dose_level") == ["no_decision"]
+    sign_decision(subject.study, investigator_a, accept=True)  # the engine: 1 at DL1 (ATD)
+    response = client.post(url, body)
     assert response.status_code == 302
     assignment = CohortAssignment.objects.get(subject=subject)
     assert assignment.dose_level.label == "DL1"

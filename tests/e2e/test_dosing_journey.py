@@ -1,5 +1,7 @@
-"""From an eligible subject to Day 0: the coordinator assigns a cohort, records the apheresis,
-the product release, lymphodepletion and the CAR-T infusion, and sees Day 0 and the schedule.
+"""From an eligible subject to Day 0: the investigator signs the safety-review decision that
+opens the first slot (the engine's "enroll 1 at DL1"), the coordinator assigns the subject to
+it, records the apheresis, the product release, lymphodepletion and the CAR-T infusion, sees
+Day 0 and the schedule, and the escalation dashboard shows the subject inside the DLT window.
 
 The clock (``trialsite.clock``, shared with the live server's thread) is set to the day of each
 step, as the days of a real treatment pass; nothing waits on time.
@@ -42,6 +44,21 @@ def test_assign_treat_and_see_day_0(live_server, page: Page, demo_team):
     subject_url = f"{base}/subjects/{subject.pk}/"
 
     with clock.freeze(start + dt.timedelta(days=1)):
+        # The safety review: the investigator accepts the engine's first step and signs.
+        log_in(page, base, "investigator")
+        page.goto(f"{base}/escalation/")
+        expect(page.get_by_test_id("recommendation")).to_contain_text("enroll 1 at DL1")
+        expect(page.get_by_test_id("open-slots")).to_contain_text("No slot is open.")
+        page.get_by_label("Accept the recommendation").check()
+        page.get_by_label("Your password (e-signature)").fill("wrong-password")
+        page.get_by_role("button", name="Sign the decision").click()
+        expect(page.get_by_test_id("error-summary")).to_contain_text("The password is not correct")
+        page.get_by_label("Your password (e-signature)").fill("trialsite-demo")
+        page.get_by_role("button", name="Sign the decision").click()
+        expect(page.get_by_test_id("open-slots")).to_contain_text("1 slot open at DL1")
+        expect(page.get_by_test_id("decision-signature")).to_contain_text("I record the safety")
+        page.context.clear_cookies()  # the next user logs in on the same browser
+
         log_in(page, base, "coordinator")
         page.goto(subject_url)
         steps = page.get_by_test_id("treatment-steps")
@@ -127,3 +144,9 @@ def test_assign_treat_and_see_day_0(live_server, page: Page, demo_team):
         ).to_be_visible()
         page.get_by_test_id("treatment-steps").get_by_role("link", name="CAR-T infusion").click()
         expect(page.get_by_test_id("dose-deviation")).to_contain_text("+0.0 %")
+        # The escalation dashboard: the subject is inside the DLT window, the engine waits.
+        page.goto(f"{base}/escalation/")
+        expect(page.get_by_test_id("recommendation")).to_contain_text("wait for the DLT window")
+        expect(page.get_by_test_id("level-1")).to_contain_text(str(subject))
+        expect(page.get_by_test_id("level-1")).to_contain_text("28 days left")
+        expect(page.get_by_test_id("recomputing")).to_be_hidden()

@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from dosing import api as dosing_api
+from dosing import escalation_api
 from enrollment import api as enrollment_api
 from safety import api_ae as safety_api
 from safety import api_crs, api_labs
@@ -30,6 +31,11 @@ urlpatterns = [
         "v1/subjects/<int:pk>/screening/<slug:crf>/",
         enrollment_api.ScreeningCrfApi.as_view(),
         name="subject-screening-crf",
+    ),
+    path(
+        "v1/studies/<int:study_id>/escalation/",
+        escalation_api.EscalationApi.as_view(),
+        name="escalation",
     ),
     path(
         "v1/studies/<int:study_id>/dosing/<slug:crf>/",
