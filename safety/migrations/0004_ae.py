@@ -14,7 +14,7 @@ def load_shipped_terms(apps, schema_editor):
         apps.get_model("safety", "AdverseEvent"),
         apps.get_model("safety", "CTCAELoad"),
     )
-    load(models=models)
+    load(models=models, using=schema_editor.connection.alias)  # the migrating connection
 
 
 class Migration(migrations.Migration):

@@ -53,19 +53,25 @@ def apply_terms(
     actor=None,
     replace_missing: bool,
     models=None,
+    using: str = "default",
 ):
-    """Write the terms and the load's audit row; returns the ``CTCAELoad``."""
+    """Write the terms and the load's audit row; returns the ``CTCAELoad``.
+
+    ``using``: the database alias to write through — a migration passes its own connection's
+    (``schema_editor.connection.alias``), which in production is the owner's, not the app's.
+    """
     Term, AdverseEvent, Load = models or _models()
+    terms, events, loads = (m.objects.db_manager(using) for m in (Term, AdverseEvent, Load))
     counts = {"created": 0, "updated": 0, "unchanged": 0, "removed": 0, "kept_in_use": 0}
     label = NCI_SOURCE if source == "nci_file" else SHIPPED_SOURCE
-    with transaction.atomic():
-        existing = {t.term.lower(): t for t in Term.objects.select_for_update()}
+    with transaction.atomic(using=using):
+        existing = {t.term.lower(): t for t in terms.select_for_update()}
         wanted = _with_astct(rows)
         for row, scale in wanted:
             values = {**row.field_values(), "grading_scale": scale, "source": label}
             current = existing.get(row.term.lower())
             if current is None:
-                Term.objects.create(term=row.term, **values)
+                terms.create(term=row.term, **values)
                 counts["created"] += 1
                 continue
             changed = {k: v for k, v in values.items() if getattr(current, k) != v}
@@ -74,7 +80,7 @@ def apply_terms(
             if changed:
                 for name, value in changed.items():
                     setattr(current, name, value)
-                current.save(update_fields=list(changed))
+                current.save(using=using, update_fields=list(changed))
                 counts["updated"] += 1
             else:
                 counts["unchanged"] += 1
@@ -82,33 +88,31 @@ def apply_terms(
             names = {row.term.lower() for row, _scale in wanted}
             gone = [t for key, t in existing.items() if key not in names]
             used = set(
-                AdverseEvent.objects.filter(term_id__in=[t.pk for t in gone]).values_list(
-                    "term_id", flat=True
-                )
+                events.filter(term_id__in=[t.pk for t in gone]).values_list("term_id", flat=True)
             )
             for term in gone:
                 if term.pk in used:
                     counts["kept_in_use"] += 1
                 else:
-                    term.delete()
+                    term.delete(using=using)
                     counts["removed"] += 1
-        return Load.objects.create(
+        return loads.create(
             loaded_at=clock.now(),
             loaded_by=actor,
             source=source,
             file_name=file_name[:255],
             sha256=digest,
-            total=Term.objects.count(),
+            total=terms.count(),
             **counts,
         )
 
 
-def load_shipped_terms(*, actor=None, models=None):
+def load_shipped_terms(*, actor=None, models=None, using: str = "default"):
     """Load the shipped subset when no term exists yet (migration, seeding); else do nothing."""
     from safety.terms_loader import SHIPPED_FILE
 
     Term = (models or _models())[0]
-    if Term.objects.exists():
+    if Term.objects.db_manager(using).exists():
         return None
     return apply_terms(
         shipped_rows(),
@@ -118,6 +122,7 @@ def load_shipped_terms(*, actor=None, models=None):
         actor=actor,
         replace_missing=False,
         models=models,
+        using=using,
     )
 
 
