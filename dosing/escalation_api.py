@@ -69,6 +69,7 @@ def _decision(decision: EscalationDecision, signature) -> dict:
 
 class EscalationApi(GenericAPIView):
     queryset = EscalationDecision.objects.none()  # for the schema
+    serializer_class = DecisionInput  # what OPTIONS describes: the decision a POST records
 
     def _study(self, request, study_id: int):
         study = get_object_or_404(permissions.studies_for(request.user), pk=study_id)

@@ -34,7 +34,8 @@ def test_a_save_runs_the_recompute_after_commit_with_the_new_data_version(
     study.refresh_from_db()
     assert seen_versions == [study.data_version]
     run = RecomputeRun.objects.get(study=study)
-    assert run.results == {"test-hook": {"saw": study.data_version}}
+    assert run.results["test-hook"] == {"saw": study.data_version}
+    assert set(run.results) == set(recompute._HOOKS)  # every registered hook ran once
 
 
 def test_saves_in_one_transaction_run_one_recompute(study, site_a, coordinator_a, seen_versions):
