@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from django.db.models import Min, OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
@@ -240,3 +241,64 @@ def study_records(model: type, study, user) -> QuerySet:
         rows, user, Action.VIEW_DEIDENTIFIED, study=study, site_field="subject__site"
     )
     return rows.annotate(first_consent_at=_FIRST_CONSENT).order_by("subject_id", "pk")
+
+
+@dataclass(frozen=True)
+class SubjectDoseLevel:
+    """A subject's active dose-level assignment, as the cross-app dashboards group by it.
+
+    ``infused_cells_per_kg`` is the dose actually given (the infusion CRF), None before Day 0.
+    """
+
+    subject_id: int
+    level: int
+    label: str
+    dose_cells_per_kg: float
+    phase: str
+    infused_on: dt.date | None
+    infused_cells_per_kg: float | None
+
+
+def subject_dose_levels(study) -> dict[int, SubjectDoseLevel]:
+    """Every subject of ``study`` with an active assignment → its dose level (1 query).
+
+    The top floor (``trialsite.dashboards``) passes this mapping to safety's and efficacy's
+    selectors, which may not import dosing (DESIGN §2). Subjects never assigned are absent.
+    """
+    infusion = Infusion.objects.filter(subject=OuterRef("subject"))
+    rows = (
+        CohortAssignment.objects.filter(study=study, is_active=True)
+        .annotate(
+            infused_at=Subquery(infusion.values("infusion_start")[:1]),
+            infused_cells_1e6=Subquery(infusion.values("total_car_t_cells_1e6")[:1]),
+            infused_weight_kg=Subquery(infusion.values("weight_kg")[:1]),
+        )
+        .values(
+            "subject_id",
+            "phase",
+            "dose_level__level",
+            "dose_level__label",
+            "dose_level__dose_cells_per_kg",
+            "infused_at",
+            "infused_cells_1e6",
+            "infused_weight_kg",
+            "subject__site__time_zone",
+        )
+    )
+    found = {}
+    for row in rows:
+        infused_at = row["infused_at"]
+        if infused_at is not None:
+            zone = row["subject__site__time_zone"]
+            infused_at = plausibility.calendar_date(infused_at, ZoneInfo(zone) if zone else None)
+        cells, weight = row["infused_cells_1e6"], row["infused_weight_kg"]
+        found[row["subject_id"]] = SubjectDoseLevel(
+            subject_id=row["subject_id"],
+            level=row["dose_level__level"],
+            label=row["dose_level__label"],
+            dose_cells_per_kg=row["dose_level__dose_cells_per_kg"],
+            phase=row["phase"],
+            infused_on=infused_at,
+            infused_cells_per_kg=float(cells) * 1e6 / float(weight) if cells and weight else None,
+        )
+    return found

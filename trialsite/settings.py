@@ -112,6 +112,8 @@ INSTALLED_APPS = [
     "safety",
     "dosing",
     "efficacy",
+    # The top floor: pages and hooks that combine apps (docs/architecture.md §2).
+    "trialsite.dashboards",
 ]
 
 MIDDLEWARE = [

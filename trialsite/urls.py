@@ -38,6 +38,7 @@ urlpatterns = [
     path("design/", include("dosing.design_urls")),
     path("subjects/", include("dosing.urls")),
     path("escalation/", include("dosing.escalation_urls")),
+    path("dashboards/", include("trialsite.dashboards.urls")),
     path("", include("trialsite.records.urls")),
     path("api/", include("trialsite.api.urls")),
     path("admin/", admin.site.urls),

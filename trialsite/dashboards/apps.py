@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class DashboardsConfig(AppConfig):
+    """The top floor: dashboards and recompute hooks that combine several apps."""
+
+    name = "trialsite.dashboards"
+    label = "dashboards"
+    verbose_name = "Dashboards across apps"
+
+    def ready(self):
+        """Each dashboard module registers its navigation entry and hooks here."""
