@@ -20,11 +20,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from enrollment import consent_rules, expected_forms, missing_data, plausibility, rules, selectors
+from enrollment import (
+    consent_rules,
+    expected_forms,
+    missing_data,
+    plausibility,
+    rules,
+    selectors,
+    status_hooks,
+)
 from enrollment.models import (
     Consent,
     EligibilityAssessment,
     FormExpectation,
+    OffStudy,
     PriorRegimen,
     ScreenFailure,
     ScreenFailureCategory,
@@ -262,6 +271,8 @@ def update_consent(
             _withdraw_subject(subject, consent, actor=actor)
         _run_subject_checks(subject, actor=actor)
         refresh_eligibility(subject, actor=actor, reason=reason or "Consent changed")
+        if withdrawing:  # the DLT evaluation (safety) sees the withdrawal at once
+            status_hooks.participation_changed(subject, actor=actor, reason="Consent withdrawn")
     return consent
 
 
@@ -295,15 +306,18 @@ def withdrawal_in_force(subject: Subject) -> Consent | None:
 def status_without_withdrawal(subject: Subject) -> str:
     """The status the subject's own records give it when no withdrawal is in force.
 
-    Derived, never stored as a guess: a screen failure in force makes a screen failure; a Day 0
-    (the CAR-T infusion) makes *treated*; an eligibility confirmation whose signature still holds
-    makes *eligible*; otherwise the subject is in screening. The withdrawal itself voids an
-    eligibility confirmation (the consent criterion failed when it was recorded), so a subject
-    confirmed before a mistaken withdrawal returns to screening and the investigator confirms
-    again, notified as after any change to a confirmed checklist.
+    Derived, never stored as a guess: a screen failure in force makes a screen failure; an
+    off-study record makes *off study*; a Day 0 (the CAR-T infusion) makes *treated*; an
+    eligibility confirmation whose signature still holds makes *eligible*; otherwise the subject
+    is in screening. The withdrawal itself voids an eligibility confirmation (the consent
+    criterion failed when it was recorded), so a subject confirmed before a mistaken withdrawal
+    returns to screening and the investigator confirms again, notified as after any change to a
+    confirmed checklist.
     """
     if current_screen_failure(subject) is not None:
         return SubjectStatus.SCREEN_FAILURE
+    if OffStudy.objects.filter(subject=subject).exists():
+        return SubjectStatus.OFF_STUDY
     if subject.day0 is not None:
         return SubjectStatus.TREATED
     assessment = EligibilityAssessment.objects.filter(subject=subject).first()
@@ -371,6 +385,9 @@ def reverse_withdrawal(
         )
         _run_subject_checks(subject, actor=actor)
         refresh_eligibility(subject, actor=actor, reason="Withdrawal of consent reversed")
+        status_hooks.participation_changed(
+            subject, actor=actor, reason="Withdrawal of consent reversed"
+        )
     consent.refresh_from_db()
     return consent
 
@@ -439,8 +456,11 @@ def data_entry_blocked(subject: Subject) -> str:
     """Why no new data of any CRF may be entered for the subject ('' when it may).
 
     Every app's CRF page (``SubjectCRFView``) and service asks this: after withdrawal of
-    consent nothing new is collected (ICH E6(R3) §2.8.10), whatever the phase of the study.
+    consent nothing new is collected (ICH E6(R3) §2.8.10), whatever the phase of the study;
+    after the off-study date (``OffStudy``) the subject's participation has ended, so neither.
     """
+    if subject.enrollment_status == SubjectStatus.OFF_STUDY:
+        return off_study_blocked(subject)
     if subject.enrollment_status != SubjectStatus.WITHDRAWN:
         return ""
     withdrawn = (
@@ -453,11 +473,29 @@ def data_entry_blocked(subject: Subject) -> str:
     return str(WITHDRAWN_NO_DATA % {"date": shown})
 
 
+OFF_STUDY_NO_DATA = _(
+    "Off study since %(date)s (%(reason)s): no new data is entered. The data already entered "
+    "stays on record and can be queried."
+)
+
+
+def off_study_blocked(subject: Subject) -> str:
+    """The off-study banner: 'Off study since <date> (<reason>) ...' (one query)."""
+    record = OffStudy.objects.filter(subject=subject).first()
+    if record is None:
+        return ""
+    return str(
+        OFF_STUDY_NO_DATA
+        % {"date": record.off_study_date.isoformat(), "reason": record.reason_shown}
+    )
+
+
 def require_data_entry(subject: Subject) -> None:
-    """Refuse a new entry for a withdrawn subject (for every app's services)."""
+    """Refuse a new entry for a withdrawn or off-study subject (for every app's services)."""
     reason = data_entry_blocked(subject)
     if reason:
-        raise ValidationError(reason, code="withdrawn")
+        off = subject.enrollment_status == SubjectStatus.OFF_STUDY
+        raise ValidationError(reason, code="off_study" if off else "withdrawn")
 
 
 def _require_screening_entry(subject: Subject, values: Mapping) -> None:
@@ -926,6 +964,7 @@ def record_screen_failure(
             expected_version=UNREAD,  # checked against the investigator's read above
             reason=f"Screen failure ({label}): {(text or '').strip()}".strip(": "),
         )
+        status_hooks.participation_changed(subject, actor=actor, reason="Screen failure")
     failure.refresh_from_db()
     return failure
 
@@ -991,6 +1030,7 @@ def reverse_screen_failure(
             reason=f"Screen failure reversed: {reason}",
         )
         refresh_eligibility(subject, actor=actor, reason="Screen failure reversed")
+        status_hooks.participation_changed(subject, actor=actor, reason="Screen failure reversed")
     return failure
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from enrollment import views
+from enrollment import views, views_off_study
 
 app_name = "enrollment"
 
@@ -37,4 +37,5 @@ urlpatterns = [
         name="reverse-withdrawal",
     ),
     path("<int:pk>/rescreen/", views.rescreen, name="rescreen"),
+    path("<int:pk>/off-study/", views_off_study.OffStudyView.as_view(), name="off-study"),
 ]

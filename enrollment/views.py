@@ -37,6 +37,7 @@ from enrollment.models import (
     Subject,
     SubjectStatus,
 )
+from enrollment.off_study import off_study_record
 from trialsite import clock
 from trialsite.records import selectors as record_selectors
 from trialsite.records.exceptions import RecordStateError
@@ -220,6 +221,7 @@ def subject_detail(request, pk: int):
                 "created_by", "reversed_by"
             ),
             "rescreenings": Subject.objects.filter(previous_screening=subject),
+            "off_study": off_study_record(subject),
             "rescreen_form": RescreenForm(initial={"version": subject.version}),
             "crfs": selectors.crf_completeness(subject),
             "steroid_courses": SteroidCourse.objects.filter(subject=subject).order_by("start_date"),

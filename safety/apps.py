@@ -33,6 +33,7 @@ class SafetyConfig(AppConfig):
         _register_ae()
         _register_daily_crs_icans_forms()
         _register_sae()
+        _register_status_hooks()
 
 
 def _register_labs() -> None:
@@ -92,6 +93,15 @@ def _register_ae() -> None:
             ),
         ),
     )
+
+
+def _register_status_hooks() -> None:
+    """A withdrawal, its reversal, a screen failure or an off-study record reaches the DLT
+    evaluation in the same transaction (enrollment cannot import safety: it calls its hooks)."""
+    from enrollment import status_hooks
+    from safety.services.dlt import refresh_dlt_evaluation
+
+    status_hooks.register(refresh_dlt_evaluation)
 
 
 def _register_sae() -> None:

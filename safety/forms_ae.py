@@ -16,6 +16,7 @@ from django import forms
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
+from safety import derived_ae
 from safety.models import AdverseEvent, CTCAETerm, SeriousnessCriterion, Treatment
 from trialsite.records.forms import CRFForm
 
@@ -40,6 +41,20 @@ class TermChoiceField(forms.ModelChoiceField):
     @choices.setter
     def choices(self, value):  # ModelChoiceField sets it; the property recomputes it
         pass
+
+
+class TreatmentCheckboxes(forms.CheckboxSelectMultiple):
+    """Treatment ticks; those a derived AE takes from its daily assessments are disabled."""
+
+    def __init__(self, *args, locked=frozenset(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.locked = frozenset(locked)
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if str(value) in self.locked:
+            option["attrs"]["disabled"] = True
+        return option
 
 
 class AdverseEventForm(CRFForm):
@@ -89,11 +104,12 @@ class AdverseEventForm(CRFForm):
             required=False,
             widget=forms.CheckboxSelectMultiple,
         )
+        self.day_owned_treatments = derived_ae.day_owned_treatments(self.instance)
         self.fields["treatments"] = forms.MultipleChoiceField(
             label=_("Treatment given for the event"),
             choices=Treatment.choices,
             required=False,
-            widget=forms.CheckboxSelectMultiple,
+            widget=TreatmentCheckboxes(locked=self.day_owned_treatments),
         )
         self.fields["ongoing"].label = _("Ongoing (not resolved)")
         self.fields["serious"].label = _("Serious adverse event")
@@ -102,6 +118,26 @@ class AdverseEventForm(CRFForm):
             "When the grade changes, the date the event reached the new grade (a new step of "
             "the grade history); the onset date when left empty on a new event."
         )
+        self._lock_derived_fields()
+
+    def _lock_derived_fields(self) -> None:
+        """A derived AE's source fields are shown read-only (the service refuses them too)."""
+        for name in derived_ae.derived_fields(self.instance):
+            if name in self.fields:
+                self.fields[name].disabled = True
+        if self.day_owned_treatments:
+            self.fields["treatments"].help_text = _(
+                "Tocilizumab and corticosteroids follow the daily assessments; add any other "
+                "treatment here."
+            )
+
+    def clean_treatments(self):
+        """The ticks the daily assessments own are disabled (not posted): keep the record's."""
+        given = list(self.cleaned_data.get("treatments") or [])
+        if not self.day_owned_treatments:
+            return given
+        kept = set(self.instance.treatments or []) & self.day_owned_treatments
+        return sorted((set(given) - self.day_owned_treatments) | kept)
 
     def chosen_term(self) -> CTCAETerm | None:
         """The term whose grade texts the page shows: the one posted, else the record's."""
@@ -117,7 +153,7 @@ class AdverseEventForm(CRFForm):
 
     def _field_layout(self, name: str) -> list:
         items = super()._field_layout(name)
-        if name == "term":
+        if name == "term" and not self.fields["term"].disabled:
             search = render_to_string("safety/ae/_term_search.html", {})
             items.insert(0, HTML(search))
         if name == "grade":

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from enrollment.plausibility import first_consent_date
 from enrollment.views import SubjectCRFView, subject_for
+from safety import derived_ae
 from safety import selectors_ae as selectors
 from safety.forms_ae import AdverseEventForm
 from safety.models import AdverseEvent
@@ -86,6 +87,7 @@ class AdverseEventView(SubjectCRFView):
         return {
             **super().get_context_data(**context),
             "grade_history": selectors.grade_history(record) if record is not None else [],
+            "derived_source": derived_ae.derived_source(record),
             "term_search_url": reverse("safety:ctcae-term-search"),
         }
 

@@ -11,6 +11,7 @@ from enrollment.models.core import (
     Visit,
 )
 from enrollment.models.eligibility import EligibilityAssessment
+from enrollment.models.off_study import OffStudy, OffStudyReason
 from enrollment.models.screen_failure import ScreenFailure, ScreenFailureCategory
 from enrollment.models.screening import (
     AmlHistory,
@@ -56,6 +57,8 @@ __all__ = [
     "InvestigatorAttestation",
     "MedicalConditions",
     "MedicationHistory",
+    "OffStudy",
+    "OffStudyReason",
     "PregnancyAssessment",
     "ScreenFailure",
     "ScreenFailureCategory",

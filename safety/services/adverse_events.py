@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from enrollment.models import Subject
 from enrollment.services import require_data_entry
+from safety.derived_ae import derived_field_errors
 from safety.models import AdverseEvent, AdverseEventGrade, AESource
 from safety.services.dlt import refresh_dlt_evaluation
 from safety.services.sae import sync_sae_report
@@ -169,6 +170,9 @@ def save_adverse_event(
     of the history from ``grade_date`` (the onset when empty); the worst grade and its date are
     derived from the history. Hard checks (grade above what the term allows, resolution before
     onset, onset before consent, grade 5 without a death) refuse the save with field errors.
+    On an AE the system derived (a CRS/ICANS episode, a confirmed lab result), a change of a
+    field its source determines is refused with ``AE-DERIVED-FIELD`` on that field
+    (``safety.derived_ae`` lists them); the investigator's fields save as on any AE.
     """
     with transaction.atomic():
         subject = Subject.objects.select_for_update().get(pk=subject.pk)  # one writer per subject
@@ -181,6 +185,9 @@ def save_adverse_event(
         existing = AdverseEvent.objects.select_related("term").get(pk=record.pk)
         if existing.subject_id != subject.pk:
             raise field_error("subject", WRONG_SUBJECT, "wrong_subject")
+        refused = derived_field_errors(existing, values)  # a derived AE follows its source
+        if refused is not None:
+            raise refused
         return _save(
             subject,
             actor=actor,
@@ -205,7 +212,8 @@ def save_derived_adverse_event(
     A CRS or ICANS episode (``source`` = ``AESource.CRS_EPISODE`` / ``ICANS_EPISODE``) or a
     confirmed lab abnormality is kept as an AE automatically, keyed by ``source_key`` (unique per
     subject), so re-deriving never duplicates it. The caller holds the subject lock. Fields the
-    investigator owns (relationship, expectedness, seriousness) are never overwritten here.
+    investigator owns (``safety.derived_ae``: relationship, expectedness, seriousness, ...) are
+    never overwritten here; the derived ones are written only here.
     """
     if source not in AESource.values or source == AESource.MANUAL:
         raise ValueError(f"not a derived AE source: {source!r}")

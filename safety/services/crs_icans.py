@@ -26,9 +26,8 @@ from django.utils.translation import gettext_lazy as _
 
 from enrollment.models import Subject, Visit
 from enrollment.services import mark_entered, require_data_entry
-from safety import rules
+from safety import derived_ae, rules
 from safety.models import AdverseEvent, AESource, CTCAETerm, DLTCategory
-from safety.models.adverse_events import AEOutcome
 from safety.models.crs_icans import (
     CRSAssessment,
     CRSEpisode,
@@ -533,11 +532,12 @@ def _keep_ae(subject: Subject, kind: Kind, episode: EpisodeBase, span: _Span, *,
         "onset_date": episode.onset_date,
         "ongoing": not resolved,
         "resolution_date": episode.resolution_date,
-        "outcome": AEOutcome.RECOVERED if resolved else AEOutcome.NOT_RECOVERED,
-        "treatments": list(episode.treatments),
     }
     reason = f"Kept in step with {episode.crf_title} from {episode.onset_date}"
     event = AdverseEvent.objects.filter(subject=subject, source_key=key).first()
+    # The investigator's outcome and added treatments stay (safety.derived_ae).
+    base["outcome"] = derived_ae.kept_outcome(event, resolved=resolved)
+    base["treatments"] = derived_ae.kept_treatments(event, episode.treatments, kind.source)
     steps = [] if event is None else list(event.grade_steps.values_list("grade", "from_date"))
     if steps == history[: len(steps)]:
         for grade, since in history[len(steps) :] or history[-1:]:

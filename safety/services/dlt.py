@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from enrollment.models import Consent, Subject
+from enrollment.models import Consent, OffStudy, Subject
 from safety import rules
 from safety.models import (
     AdverseEvent,
@@ -112,13 +112,16 @@ def event_facts(
 
 
 def _left_study_day(subject: Subject, events: Iterable[AdverseEvent]) -> int | None:
-    """The study day the subject left: consent withdrawn, or died (a grade 5 AE's death date).
-
-    An "off study" status carries no date on the subject, so it cannot be placed on a study day
-    here; the off-study CRF (a later issue) will give it.
+    """The study day the subject left: consent withdrawn, died (a grade 5 AE's death date), or
+    went off study (the off-study record's date, ``enrollment.models.OffStudy``); the earliest.
     """
     day0 = subject.day0
     dates = [e.death_date for e in events if e.death_date]
+    off_study = (
+        OffStudy.objects.filter(subject=subject).values_list("off_study_date", flat=True).first()
+    )
+    if off_study is not None:
+        dates.append(off_study)
     withdrawn = (
         Consent.objects.filter(subject=subject, withdrawn_at__isnull=False)
         .order_by("withdrawn_at")

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from enrollment import services
 from enrollment.models import Consent, MedicationHistory, ScreeningLabs
+from enrollment.off_study import save_off_study
 from safety import lab_import
 from safety.models import CTCAETerm, LabAEProposal
 from safety.services import save_adverse_event, save_lab_panel
@@ -156,6 +157,12 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
     crs = add_crs(subject, coordinator_a, 1, "38.6")
     icans = add_icans(subject, coordinator_a, 1, (3, 2, 1, 0, 0))
     sae = serious_event(subject, coordinator_a).sae_report
+    left = confirmed_subject(site_a, coordinator_a, investigator_a, initials="EF")
+    save_off_study(
+        left,
+        actor=coordinator_a,
+        values={"off_study_date": clock.today(), "off_study_reason": "investigator_decision"},
+    )
     return {
         "unassigned": unassigned,
         "treated": treated,
@@ -175,6 +182,7 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
         "crs": crs,
         "icans": icans,
         "sae": sae,
+        "off_study": left,
     }
 
 
@@ -280,6 +288,8 @@ def url_of(page: str, world: dict) -> str:
         "api:sae-report-detail": [world["sae"].pk],
         "api:sae-report-list": [world["study"].pk],
         "api:sae-clock-submission": [world["sae"].clocks.first().pk],
+        "enrollment:off-study": [world["off_study"].pk],
+        "api:subject-off-study": [world["off_study"].pk],
     }.get(name, [])
     return reverse(name, args=args)
 

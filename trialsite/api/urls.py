@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView
 from dosing import api as dosing_api
 from dosing import escalation_api
 from enrollment import api as enrollment_api
+from enrollment import api_off_study
 from safety import api_ae as safety_api
 from safety import api_crs, api_labs
 from safety import api_dlt as safety_dlt_api
@@ -31,6 +32,11 @@ urlpatterns = [
         "v1/subjects/<int:pk>/screening/<slug:crf>/",
         enrollment_api.ScreeningCrfApi.as_view(),
         name="subject-screening-crf",
+    ),
+    path(
+        "v1/subjects/<int:pk>/off-study/",
+        api_off_study.OffStudyApi.as_view(),
+        name="subject-off-study",
     ),
     path(
         "v1/studies/<int:study_id>/escalation/",
