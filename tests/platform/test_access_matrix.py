@@ -27,6 +27,7 @@ from tests.enrollment_data import screen_eligible_subject
 from tests.safety.crs_data import add_crs, add_icans
 from tests.safety.dlt_data import dlt_candidate
 from tests.safety.sae_data import serious_event
+from tests.safety.transfusion_data import transfuse
 from trialsite import clock
 from trialsite.records import notifications, queries
 from trialsite.studies.models import Membership
@@ -156,7 +157,9 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
     crs = add_crs(subject, coordinator_a, 1, "38.6")
     icans = add_icans(subject, coordinator_a, 1, (3, 2, 1, 0, 0))
     sae = serious_event(subject, coordinator_a).sae_report
+    transfusion = transfuse(subject, coordinator_a, 1, "platelets")
     return {
+        "transfusion": transfusion,
         "unassigned": unassigned,
         "treated": treated,
         "lab_panel": lab_panel,
@@ -280,6 +283,13 @@ def url_of(page: str, world: dict) -> str:
         "api:sae-report-detail": [world["sae"].pk],
         "api:sae-report-list": [world["study"].pk],
         "api:sae-clock-submission": [world["sae"].clocks.first().pk],
+        "safety:transfusion-list": [subject.pk],
+        "safety:transfusion-new": [subject.pk],
+        "safety:transfusion-edit": [subject.pk, world["transfusion"].pk],
+        "safety:subject-timeline": [subject.pk],
+        "safety:subject-timeline-csv": [subject.pk, param],
+        "api:subject-transfusions": [subject.pk],
+        "api:subject-transfusion": [subject.pk, world["transfusion"].pk],
     }.get(name, [])
     return reverse(name, args=args)
 
