@@ -252,7 +252,7 @@ def subject_timeline(subject: Subject, *, shown_to: str = "28") -> Timeline | No
                 grades=steps.get(event.pk) or {onset: event.grade},
             )
         )
-        seen.append(onset)
+        seen.append(end if event.ongoing else onset)  # an ongoing event runs to today
         if event.source in (AESource.CRS_EPISODE, AESource.ICANS_EPISODE):
             continue  # their treatments are on the daily CRS/ICANS rows, with their days
         for given in event.treatments or []:
