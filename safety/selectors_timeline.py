@@ -36,7 +36,7 @@ from safety.models import (
 )
 from safety.models.crs_icans import Vasopressor
 from trialsite import clock
-from trialsite.charts import GRADE_COLOURS, Chart, Series
+from trialsite.charts import Chart, Series
 
 FIRST_DAY = -7
 DLT_WINDOW_LAST_DAY = 28
@@ -165,9 +165,24 @@ class Timeline:
                     x_title=str(_("Study day")),
                     y_title=unit,
                     csv_url=csv_url,
-                    extra_options={"spanGaps": True, "plugins": {"legend": {"display": False}}},
+                    extra_options=self._options(key, unit),
                 )
         raise KeyError(key)
+
+    @staticmethod
+    def _options(key: str, unit: str) -> dict:
+        """Lines join across days without a value; temperature is not drawn from zero."""
+        y = {"beginAtZero": key != "temperature", "title": {"display": True, "text": unit}}
+        if key == "temperature":
+            y["suggestedMin"], y["suggestedMax"] = 36, 40
+        return {
+            "spanGaps": True,
+            "plugins": {"legend": {"display": False}},
+            "scales": {
+                "x": {"title": {"display": True, "text": str(_("Study day"))}},
+                "y": y,
+            },
+        }
 
     def grid_rows(self) -> list[list[object]]:
         """The events grid as a table (CSV): one row per line of the page, one column per day."""
@@ -183,10 +198,6 @@ class Timeline:
 
 def _number(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
-
-
-def grade_colour(grade: int | None) -> str:
-    return GRADE_COLOURS[grade] if grade is not None and 0 <= grade < len(GRADE_COLOURS) else ""
 
 
 def _day(on: dt.date | dt.datetime | None, day0: dt.date) -> int | None:

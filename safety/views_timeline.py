@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from enrollment.views import subject_for
-from safety.selectors_timeline import CURVES, RANGES, grade_colour, subject_timeline
+from safety.selectors_timeline import CURVES, RANGES, subject_timeline
 from trialsite.charts import csv_response
 from trialsite.studies import permissions
 from trialsite.studies.roles import Action
@@ -68,7 +68,6 @@ def timeline(request, pk: int):
             charts=[data.chart(key, csv_url=csv_url(key)) for key, *_rest in CURVES],
             events_csv_url=csv_url("events"),
             ranges=RANGES,
-            colours=grade_colour,
         )
     return render(request, "safety/timeline/timeline.html", context)
 
