@@ -14,3 +14,6 @@ def seed(*, study, site, users, stdout) -> None:
     demo_crs.seed(study=study, site=site, users=users, stdout=stdout)
     demo_labs.seed(study=study, site=site, users=users, stdout=stdout)
     demo_sae.seed(study=study, site=site, users=users, stdout=stdout)
+    from safety import demo_transfusions  # after the labs: the cytopenic subject has counts
+
+    demo_transfusions.seed(study=study, site=site, users=users, stdout=stdout)

@@ -2,7 +2,8 @@
 
 ``blood_counts`` feeds count recovery (``safety.rules.assess_count_recovery``) for the DLT
 window: per subject, one ``BloodCount`` per collection from Day 0 on that has an ANC, platelet
-or haemoglobin value, converted to x10^9/L and g/dL.
+or haemoglobin value, converted to x10^9/L and g/dL, flagged when a platelet (or red-cell)
+transfusion was given in the 7 days before it (``safety.models.Transfusion``; RULES.md §3.5).
 """
 
 from __future__ import annotations
@@ -16,21 +17,43 @@ from django.utils import timezone
 from enrollment.models import Subject
 from enrollment.schedule import study_day
 from safety import lab_catalogue
-from safety.models import LabAEProposal, LabPanel, LabResult, ProposalStatus
+from safety.models import LabAEProposal, LabPanel, LabResult, ProposalStatus, Transfusion
+from safety.models.transfusions import PRODUCT_FLAGS
 from safety.rules import BloodCount
 
 _FIELDS = {"ANC": "anc_10e9_l", "PLT": "platelets_10e9_l", "HGB": "hemoglobin_g_dl"}
 #: The tests whose results the count-recovery rule reads (a change re-evaluates the DLT window).
 COUNT_RECOVERY_TESTS = frozenset(_FIELDS)
+#: "Within 7 days after a transfusion" (RULES.md §3.5): a count on the day of the transfusion
+#: (the CRF holds dates, not times, so it may have been drawn after it) up to 7 days later.
+TRANSFUSION_WINDOW_DAYS = 7
+
+
+def transfused_within_window(count_day: int, transfusion_days: Iterable[int]) -> bool:
+    """True when a transfusion was given 0 to ``TRANSFUSION_WINDOW_DAYS`` days before the count
+    (the boundary day 7 is inside; day 8 is past)."""
+    return any(0 <= count_day - day <= TRANSFUSION_WINDOW_DAYS for day in transfusion_days)
+
+
+def _transfusion_days(by_pk: dict[int, Subject]) -> dict[tuple[int, str], list[int]]:
+    """{(subject pk, BloodCount flag): [study day of each transfusion]} (one query)."""
+    days: dict[tuple[int, str], list[int]] = defaultdict(list)
+    rows = Transfusion.objects.filter(subject_id__in=by_pk, product__in=PRODUCT_FLAGS).values_list(
+        "subject_id", "product", "transfusion_date"
+    )
+    for subject_id, product, given_on in rows:
+        days[(subject_id, PRODUCT_FLAGS[product])].append((given_on - by_pk[subject_id].day0).days)
+    return days
 
 
 def blood_counts(subjects: Iterable[Subject]) -> dict[int, list[BloodCount]]:
-    """{subject pk: [BloodCount, …] by study day} for subjects with Day 0 (one query for the
-    results; a queryset of subjects costs one more).
+    """{subject pk: [BloodCount, …] by study day} for subjects with Day 0 (two queries: the
+    results and the transfusions; a queryset of subjects costs one more).
 
-    Transfusions are not recorded by the lab CRF yet: ``platelet_transfusion_within_7_days`` and
-    ``red_cell_transfusion_within_7_days`` are False here (the transfusion log will set them).
-    Several collections on one study day each give a count (the rules take the last).
+    ``platelet_transfusion_within_7_days`` / ``red_cell_transfusion_within_7_days`` are set from
+    the transfusion CRF (``transfused_within_window``), so the rule does not read a transfused
+    value as recovery. Several collections on one study day each give a count (the rules take
+    the last).
     """
     by_pk = {s.pk: s for s in subjects if s.day0 is not None}
     found: dict[int, list[BloodCount]] = {pk: [] for pk in by_pk}
@@ -54,8 +77,15 @@ def blood_counts(subjects: Iterable[Subject]) -> dict[int, list[BloodCount]]:
         panels[key][_FIELDS[code]] = test.convert(
             value, unit, lab_catalogue.BLOOD_COUNT_TESTS[code]
         )
+    transfused = _transfusion_days(by_pk) if order else {}
     for subject_id, panel_id, day in order:
-        found[subject_id].append(BloodCount(study_day=day, **panels[(subject_id, panel_id)]))
+        flags = {
+            flag: transfused_within_window(day, transfused.get((subject_id, flag), ()))
+            for flag in PRODUCT_FLAGS.values()
+        }
+        found[subject_id].append(
+            BloodCount(study_day=day, **panels[(subject_id, panel_id)], **flags)
+        )
     return found
 
 

@@ -60,3 +60,6 @@ urlpatterns += [
 from safety.urls_sae import urlpatterns as sae_urlpatterns  # noqa: E402
 
 urlpatterns += sae_urlpatterns
+from safety.urls_transfusions import urlpatterns as transfusion_urlpatterns  # noqa: E402
+
+urlpatterns += transfusion_urlpatterns

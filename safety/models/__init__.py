@@ -59,3 +59,6 @@ from safety.models.crs_icans import (  # noqa: E402
 )
 
 __all__ += ["CRSAssessment", "CRSEpisode", "ICANSAssessment", "ICANSEpisode"]
+from safety.models.transfusions import BloodProduct, Transfusion  # noqa: E402
+
+__all__ += ["BloodProduct", "Transfusion"]

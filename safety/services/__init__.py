@@ -48,3 +48,6 @@ __all__ = [
     "sync_sae_report",
     "update_sae_report",
 ]
+from safety.services.transfusions import save_transfusion  # noqa: E402
+
+__all__ += ["save_transfusion"]

@@ -28,6 +28,7 @@ from tests.enrollment_data import screen_eligible_subject
 from tests.safety.crs_data import add_crs, add_icans
 from tests.safety.dlt_data import dlt_candidate
 from tests.safety.sae_data import serious_event
+from tests.safety.transfusion_data import transfuse
 from trialsite import clock
 from trialsite.records import notifications, queries
 from trialsite.studies.models import Membership
@@ -163,7 +164,9 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
         actor=coordinator_a,
         values={"off_study_date": clock.today(), "off_study_reason": "investigator_decision"},
     )
+    transfusion = transfuse(subject, coordinator_a, 1, "platelets")
     return {
+        "transfusion": transfusion,
         "unassigned": unassigned,
         "treated": treated,
         "lab_panel": lab_panel,
@@ -290,6 +293,13 @@ def url_of(page: str, world: dict) -> str:
         "api:sae-clock-submission": [world["sae"].clocks.first().pk],
         "enrollment:off-study": [world["off_study"].pk],
         "api:subject-off-study": [world["off_study"].pk],
+        "safety:transfusion-list": [subject.pk],
+        "safety:transfusion-new": [subject.pk],
+        "safety:transfusion-edit": [subject.pk, world["transfusion"].pk],
+        "safety:subject-timeline": [subject.pk],
+        "safety:subject-timeline-csv": [subject.pk, param],
+        "api:subject-transfusions": [subject.pk],
+        "api:subject-transfusion": [subject.pk, world["transfusion"].pk],
     }.get(name, [])
     return reverse(name, args=args)
 

@@ -117,7 +117,7 @@ def test_blood_counts_for_count_recovery_in_one_query(
     site_a, coordinator_a, investigator_a, django_assert_num_queries, n
 ):
     subjects = _subjects(site_a, coordinator_a, investigator_a, n)
-    with django_assert_num_queries(1):  # the ANC/platelet/Hgb results with their panel times
+    with django_assert_num_queries(2):  # the ANC/platelet/Hgb results, then the transfusions
         counts = blood_counts(subjects)
     assert len(counts) == n
     days = [c.study_day for c in counts[subjects[0].pk]]

@@ -113,3 +113,6 @@ urlpatterns = [
     ),
 ]
 urlpatterns += sae_api_urlpatterns
+from safety.api_transfusions import urlpatterns as transfusion_api_urlpatterns  # noqa: E402
+
+urlpatterns += transfusion_api_urlpatterns
