@@ -20,7 +20,7 @@ What each table counts (docs/architecture.md §12.6):
   ongoing episode counts to its last assessed day and is reported as ongoing).
 * Tocilizumab, corticosteroids and anakinra: subjects with a dose on a daily CRS or ICANS
   assessment (from Day 0) or the treatment ticked on an AE; doses are the assessment days the
-  drug was given.
+  drug was given (a steroid on both the CRS and the ICANS form of one day is one dose).
 * Cytopenias: grade >= 3 "Neutrophil count decreased", "Platelet count decreased" and
   "Anemia" graded by CTCAE v5.0 on lab results collected from Day 0 on; count recovery is the
   status stored on the DLT evaluation (``safety.rules.assess_count_recovery``).
@@ -279,14 +279,19 @@ def _syndrome(episodes, subjects, members, denominators) -> dict[str, SyndromeCo
 
 def _treatments(crs_days, icans_days, events, subjects, members, denominators):
     given: dict[str, dict[int, int]] = {key: defaultdict(int) for key, _ in TREATMENTS}
+    seen: set[tuple[str, int, dt.date]] = set()  # a steroid on both forms of one day: one dose
     for row in [*crs_days, *icans_days]:
         day = _day(row["assessment_date"], subjects[row["subject_id"]]["day0"])
         if day is None or day < 0:
             continue
-        if row.get("tocilizumab_given"):
-            given["tocilizumab"][row["subject_id"]] += 1
-        if row.get("corticosteroid_given"):
-            given["corticosteroids"][row["subject_id"]] += 1
+        for key, flag in (
+            ("tocilizumab", "tocilizumab_given"),
+            ("corticosteroids", "corticosteroid_given"),
+        ):
+            mark = (key, row["subject_id"], row["assessment_date"])
+            if row.get(flag) and mark not in seen:
+                seen.add(mark)
+                given[key][row["subject_id"]] += 1
     for event in events:
         day = _day(event["onset_date"], subjects[event["subject_id"]]["day0"])
         if day is None or day < 0:

@@ -8,8 +8,9 @@ for all, ``tests.dosing_data.treated_subject``) and, with the clock on Day 10, r
   on Day 5; ANC 0.3 on Day 7 (grade 4 neutrophil count decreased).
 * DL1 subject 2: nausea grade 2 on Day 2, worse (grade 3) on Day 4, resolved on Day 6, and a
   second nausea grade 1 from Day 8 (ongoing); platelets 40 on Day 7 (grade 3).
-* DL2 subject: CRS grade 1 on Day 2, resolved on Day 4; ICANS grade 1 on Day 3 (ICE 8) with a
-  corticosteroid, resolved on Day 4; a related grade 4 ALT increase on Day 6 (a DLT candidate)
+* DL2 subject: CRS grade 1 on Day 2, resolved on Day 4; ICANS grade 1 on Day 3 (ICE 8); one
+  dexamethasone dose on Day 3, written on both the CRS and the ICANS form; ICANS resolved on
+  Day 4; a related grade 4 ALT increase on Day 6 (a DLT candidate)
   and a serious grade 3 febrile neutropenia on Day 5, entered that day (its 24-hour clock is
   overdue by Day 10).
 """
@@ -79,14 +80,14 @@ def safety_world(site, coordinator, investigator) -> dict:
         add_event(dl1_b, coordinator, grade=1, onset_day=8, name="Nausea", relatedness="unlikely")
         panel(dl1_b, coordinator, 7, ("PLT", "40", "10^9/L"))
 
-        add_crs(dl2, coordinator, 2, "38.3")
-        add_crs(dl2, coordinator, 3, "38.1")
-        add_crs(dl2, coordinator, 4, "36.9")
         steroid = {
             "corticosteroid_given": True,
             "corticosteroid_drug": "dexamethasone",
             "corticosteroid_dose_mg": Decimal("10"),
         }
+        add_crs(dl2, coordinator, 2, "38.3")
+        add_crs(dl2, coordinator, 3, "38.1", **steroid)  # the same dose on both forms of Day 3
+        add_crs(dl2, coordinator, 4, "36.9", episode_resolved=True)
         add_icans(dl2, coordinator, 3, (3, 3, 1, 0, 1), **steroid)
         add_icans(dl2, coordinator, 4)
         alt = add_event(dl2, coordinator, grade=4, onset_day=6, relatedness="probable")

@@ -13,6 +13,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from safety.selectors_dashboard import safety_summary
 from tests.dashboards.safety_data import safety_world
 from tests.dosing_data import treated_subject
 from tests.safety.sae_data import serious_event
@@ -97,7 +98,12 @@ def test_the_investigator_reads_every_table_per_dose_level(
         ("0/1 (0.0%)", 0),
         ("1/3 (33.3%)", 1),
     ]
-    assert [c.subjects.n for c in treatments["Corticosteroids"]] == [0, 1, 1]
+    # One dexamethasone dose on Day 3, on both the CRS and the ICANS form: one dose.
+    assert [(c.subjects.n, c.doses) for c in treatments["Corticosteroids"]] == [
+        (0, 0),
+        (1, 1),
+        (1, 1),
+    ]
 
     # Cytopenias from the graded labs; count recovery from the DLT evaluations.
     cytopenias = {r["term"]: r["cells"] for r in board.cytopenias}
@@ -225,14 +231,20 @@ def test_the_page_costs_the_same_queries_at_1_and_at_n_subjects(
     client.get(URL)  # the session is read once
     with clock.freeze(day0), django_assert_num_queries(QUERIES):
         assert client.get(URL).context["board"].headers == [("DL1", 1), ("All", 1)]
+    with django_assert_num_queries(SUMMARY_QUERIES):
+        safety_summary(study, {subject.pk: "DL1"}, ["DL1"])
     world = safety_world(site_a, coordinator_a, investigator_a)
     with clock.freeze(world["today"]), django_assert_num_queries(QUERIES):
         board = client.get(URL).context["board"]
     assert board.headers[-1] == ("All", 4)
     assert len(board.saes) == 2 and len(board.ae_rows) > 5
+    groups = dict.fromkeys(board.summary.group_of, "DL1")
+    with django_assert_num_queries(SUMMARY_QUERIES):
+        assert safety_summary(study, groups, ["DL1"]).denominators["All"] == 4
 
 
 #: Session and user, the user's memberships, the study's settings, the navigation's checks, the
 #: dose levels (1) and the safety summary (10: subjects, AEs, CRS and ICANS episodes and days,
 #: graded counts, DLT evaluations, SAE reports and their clocks).
 QUERIES = 19
+SUMMARY_QUERIES = 10

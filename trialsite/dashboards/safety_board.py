@@ -22,7 +22,7 @@ from dosing import selectors as dosing_selectors
 from safety import selectors_dashboard as safety_dashboard
 from trialsite.charts import GRADE_COLOURS, Chart, Series
 from trialsite.studies import permissions
-from trialsite.studies.roles import Action, Role
+from trialsite.studies.roles import Action
 
 RECOVERY_LABELS = {
     "recovered": _("Recovered"),
@@ -111,7 +111,6 @@ class SafetyBoard:
     saes: list[dict]
     swimmer_rows: list[str]
     swims: list[dict]
-    deidentified: bool
     can_read_clinical: bool
 
     @property
@@ -251,9 +250,6 @@ def build(study, user, *, today=None) -> SafetyBoard:
         return [mapping[c] for c in columns]
 
     swimmer_rows = [subject_label(d.subject_id) for d in infused if d.subject_id in subjects]
-    sponsor_only = Role.SPONSOR in permissions.roles(user, study) and not permissions.can(
-        user, Action.VIEW_CLINICAL, study=study
-    )
     saes = []
     for row in summary.saes:
         shown = readable(row["site_id"])
@@ -313,6 +309,5 @@ def build(study, user, *, today=None) -> SafetyBoard:
             }
             for s in summary.swims
         ],
-        deidentified=sponsor_only,
         can_read_clinical=permissions.can(user, Action.VIEW_CLINICAL, study=study),
     )
