@@ -1,15 +1,24 @@
 """The safety dashboard in a real browser (issue 11, Requirement 5): the investigator opens it
-from the menu on the demo study, sees the CRS/ICANS grade chart drawn by the vendored Chart.js
-without a console error, and downloads its data as CSV."""
+from the menu on the demo study (with one more AE, so the swimmer plot has a bar), sees the
+CRS/ICANS grade chart drawn by the vendored Chart.js without a console error, and downloads its
+data as CSV."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
+from dosing.models import CohortAssignment
+from enrollment.models import Subject
+from safety.models import CTCAETerm
+from safety.services import save_adverse_event
 from tests.e2e.conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
+User = get_user_model()
 
 
 def test_the_investigator_opens_the_dashboard_and_downloads_the_chart_data(
@@ -30,6 +39,18 @@ def test_the_investigator_opens_the_dashboard_and_downloads_the_chart_data(
     page.on("console", console)
     page.on("response", response)
     page.on("pageerror", lambda error: errors.append(str(error)))
+    assigned = CohortAssignment.objects.values("subject")
+    infused = Subject.objects.filter(day0__isnull=False, pk__in=assigned).order_by("day0").first()
+    save_adverse_event(
+        infused,
+        actor=User.objects.get(username="coordinator"),
+        values={
+            "term": CTCAETerm.objects.get(term="Nausea"),
+            "onset_date": infused.day0 + dt.timedelta(days=1),
+            "grade": 2,
+            "relationship_car_t": "unlikely",
+        },
+    )
     base = live_server.url
     log_in(page, base, "investigator")
     page.get_by_role("link", name="Safety dashboard").click()
@@ -47,4 +68,7 @@ def test_the_investigator_opens_the_dashboard_and_downloads_the_chart_data(
     with open(download.value.path(), encoding="utf-8-sig") as saved:
         header = saved.readline().strip()
     assert header.startswith("Syndrome and dose level,Grade 1")
+    swimmer = page.locator("canvas[data-chart='ae-swimmer-spec']")
+    expect(swimmer).to_have_attribute("data-drawn", "true")
+    expect(page.locator("tr[data-term='Nausea']")).to_be_visible()
     assert errors == []
