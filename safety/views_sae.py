@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy as _
 
 from enrollment.schedule import study_day
-from safety import sae_selectors
+from safety import sae_product, sae_selectors
 from safety.forms_sae import SAEReportForm, SubmissionForm
 from safety.models import SAEClock, SAEReport
 from safety.services import sae as sae_services
@@ -89,8 +89,8 @@ def sae_print(request, pk: int):
 
     Subject identifiers are those the sponsor sees (subject or screening number, site code, sex,
     age at the event; no initials or birth date). The suspect product is the CAR-T infusion of
-    Day 0 (``subject.day0``); its dose is added when the dosing app's infusion record is wired
-    to this page (dosing sits above safety: safety never imports it).
+    Day 0 (``subject.day0``); its dose level, cells/kg and date come from the provider the top
+    floor registers (``safety.sae_product``: dosing sits above safety, safety never imports it).
     """
     report = _report_for(request, pk)
     context = _report_context(request, report)
@@ -109,6 +109,7 @@ def sae_print(request, pk: int):
             "age_at_onset": age,
             "reporter": report.reporter or _("Principal investigator"),
             "printed_at": clock.now(),
+            "suspect_product": sae_product.suspect_product(subject),
         }
     )
     return render(request, "safety/sae/print.html", context)

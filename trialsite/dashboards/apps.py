@@ -10,3 +10,12 @@ class DashboardsConfig(AppConfig):
 
     def ready(self):
         """Each dashboard module registers its navigation entry and hooks here."""
+        from trialsite import navigation
+        from trialsite.dashboards import safety as safety_dashboard
+
+        navigation.register(safety_dashboard.NAV_ITEM)
+
+        from safety import sae_product
+        from trialsite.dashboards.sae_product import infused_product
+
+        sae_product.register_provider(infused_product)
