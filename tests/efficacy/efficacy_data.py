@@ -6,7 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 from enrollment.models.screening import AmlHistory
-from enrollment.services import anchor_schedule
+from enrollment.demo import eligible_screening_values
+from enrollment.services import anchor_schedule, save_screening_crf
 from tests.enrollment_data import register_and_consent
 
 
@@ -21,23 +22,13 @@ def infused_on(site, coordinator, investigator, day0: dt.date, **subject):
 
 
 def set_screening_blasts(subject, actor, pct) -> None:
-    """The screening marrow blasts (the AML history CRF's baseline for PR), stored directly:
-    the AML history CRF has many required fields unrelated to efficacy."""
-    from trialsite import clock
-
-    now = clock.now()
-    AmlHistory.objects.update_or_create(
-        subject=subject,
-        defaults={
-            "study": subject.study,
-            "assessment_date": subject.screening_date,
-            "marrow_blasts_pct": Decimal(str(pct)),
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
-            "created_by": actor,
-            "updated_by": actor,
-        },
+    """The screening AML history (the baseline marrow blasts for PR), through its service."""
+    values = eligible_screening_values(subject.screening_date)[AmlHistory]
+    save_screening_crf(
+        subject,
+        AmlHistory,
+        actor=actor,
+        values={**values, "marrow_blasts_pct": Decimal(str(pct))},
     )
 
 
