@@ -1,12 +1,12 @@
-"""Infused subjects and response / follow-up / disease-event values, entered through the services."""
+"""Infused subjects and response values for the efficacy tests, entered through the services."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
-from enrollment.models.screening import AmlHistory
 from enrollment.demo import eligible_screening_values
+from enrollment.models.screening import AmlHistory
 from enrollment.services import anchor_schedule, save_screening_crf
 from tests.enrollment_data import register_and_consent
 
