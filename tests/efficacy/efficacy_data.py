@@ -46,3 +46,26 @@ def marrow(day: dt.date, blasts="2", anc="1.5", plt="150", timepoint="M1", **cha
         "extramedullary_disease": "no",
         **changes,
     }
+
+
+def efficacy_records(subject, actor) -> dict:
+    """One response assessment, follow-up and disease event today for an infused subject."""
+    from efficacy.services import save_disease_event, save_follow_up, save_response_assessment
+    from trialsite import clock
+
+    today = clock.today()
+    return {
+        "response": save_response_assessment(
+            subject,
+            actor=actor,
+            values=marrow(today, timepoint="UNS", baseline_bm_blasts_entered=Decimal(60)),
+        ),
+        "follow_up": save_follow_up(
+            subject, actor=actor, values={"contact_date": today, "survival_status": "alive"}
+        ),
+        "disease_event": save_disease_event(
+            subject,
+            actor=actor,
+            values={"event_type": "new_therapy", "event_date": today, "therapy_name": "Aza"},
+        ),
+    }
