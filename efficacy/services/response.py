@@ -36,7 +36,7 @@ from enrollment.services import mark_entered, require_data_entry
 from trialsite import clock
 from trialsite.records import services as records
 from trialsite.records.exceptions import field_error
-from trialsite.records.models import RecordStatus
+from trialsite.records.models import ClinicalRecord, RecordStatus
 from trialsite.studies import permissions
 from trialsite.studies.roles import Action
 
@@ -62,10 +62,11 @@ OVERRIDE_MEANING = _(
 )
 
 #: Inputs the form and the API write (derived and decision fields are the service's).
+_BOOKKEEPING = {f.name for f in ClinicalRecord._meta.concrete_fields} | {"id", "subject", "visit"}
 INPUT_FIELDS = [
     f.name
     for f in ResponseAssessment._meta.concrete_fields
-    if f.editable and f.name not in ("id", "study", "subject", "visit", "status", "version")
+    if f.editable and f.name not in _BOOKKEEPING
 ]
 _PCT_FIELDS = ("bm_blasts_pct", "bm_cellularity_pct", "pb_blasts_pct", "baseline_bm_blasts_entered")
 _FINDING = {"yes": True, "no": False, "not_assessed": None}
