@@ -44,6 +44,8 @@ NO_DAY0 = _("Record the CAR-T infusion (Day 0) before the response assessments."
 BEFORE_DAY0 = _("The assessment is before Day 0 (%(day0)s), the CAR-T infusion.")
 AFTER_DEATH = _("The assessment is after the recorded death (%(death)s).")
 ONE_PER_VISIT = _("A %(visit)s response assessment is already recorded: open it to correct it.")
+NOT_A_NUMBER = _("Enter a number.")
+NEGATIVE = _("The value cannot be negative; got %(value)s.")
 OUT_OF_RANGE = _("A percentage must be between 0 and 100; got %(value)s.")
 CELLS_BELOW_EVENTS = _(
     "Cells acquired (%(cells)s) cannot be fewer than the leukaemic events (%(events)s)."
@@ -69,6 +71,25 @@ INPUT_FIELDS = [
     if f.editable and f.name not in _BOOKKEEPING
 ]
 _PCT_FIELDS = ("bm_blasts_pct", "bm_cellularity_pct", "pb_blasts_pct", "baseline_bm_blasts_entered")
+_NON_NEGATIVE = (
+    "anc_10e9_l",
+    "platelets_10e9_l",
+    "hemoglobin_g_dl",
+    "bm_cells_counted",
+    "flow_leukemic_events",
+    "flow_cells_acquired",
+    "flow_sensitivity",
+    "molecular_level",
+)
+#: The rules' parameter → the CRF field it comes from (a rule's refusal lands on that field).
+_RULE_FIELDS = {
+    "bm_blasts_pct": "bm_blasts_pct",
+    "baseline_bm_blasts_pct": "baseline_bm_blasts_entered",
+    "anc": "anc_10e9_l",
+    "platelets": "platelets_10e9_l",
+    "leukemic_events": "flow_leukemic_events",
+    "cells_acquired": "flow_cells_acquired",
+}
 _FINDING = {"yes": True, "no": False, "not_assessed": None}
 #: ELN 2022: marrow blasts are counted on at least 200 nucleated cells.
 MIN_MARROW_CELLS = 200
@@ -120,13 +141,25 @@ def check_inputs(values: Mapping) -> None:
     """Field errors for input no rule may read: percentages outside 0–100, fewer cells than
     leukaemic events (RULES.md §1.2–1.3)."""
     errors = {}
+    for name in (*_PCT_FIELDS, *_NON_NEGATIVE):
+        value = values.get(name)
+        if isinstance(value, Decimal) and not value.is_finite():
+            errors[name] = ValidationError(NOT_A_NUMBER, code="invalid")
+    if errors:
+        raise ValidationError(errors)
     for name in _PCT_FIELDS:
         value = values.get(name)
         if value is not None and not (Decimal(0) <= Decimal(value) <= Decimal(100)):
             errors[name] = ValidationError(
                 OUT_OF_RANGE % {"value": _fmt(value)}, code="out_of_range"
             )
+    for name in _NON_NEGATIVE:
+        value = values.get(name)
+        if value is not None and not isinstance(value, bool) and value < 0:
+            errors[name] = ValidationError(NEGATIVE % {"value": _fmt(value)}, code="negative")
     events, cells = values.get("flow_leukemic_events"), values.get("flow_cells_acquired")
+    if errors:
+        raise ValidationError(errors)
     if events is not None and cells is not None and cells < events:
         errors["flow_cells_acquired"] = ValidationError(
             CELLS_BELOW_EVENTS % {"cells": cells, "events": events}, code="below_events"
@@ -261,7 +294,11 @@ def classify(
             response=category, leukemic_events=events, cells_acquired=cells, **mrd_settings
         )
     except ValueError as exc:
-        raise ValidationError(str(exc), code="invalid") from exc
+        text = str(exc)
+        field = next((f for p, f in _RULE_FIELDS.items() if text.startswith(p + " ")), None)
+        if field is None:
+            raise ValidationError(text, code="invalid") from exc
+        raise field_error(field, text, "invalid") from exc
     sentence = explain(
         category, {**facts, "cells": values.get("bm_cells_counted")}, baseline
     ) + _mrd_text(mrd, events, cells, mrd_settings)
@@ -300,7 +337,7 @@ def _check_assessment(subject: Subject, values: Mapping, existing) -> None:
         if existing is not None:
             clash = clash.exclude(pk=existing.pk)
         if clash.exists():
-            label = ResponseTimepoint(timepoint).label
+            label = dict(ResponseTimepoint.choices).get(timepoint, timepoint)
             raise field_error("timepoint", ONE_PER_VISIT % {"visit": label}, "one_per_visit")
 
 
