@@ -12,3 +12,22 @@ class EfficacyConfig(AppConfig):
         register_rules_module(
             "efficacy", "Response and endpoint rules (docs/rules/efficacy.md)", rules
         )
+        _register_samples()
+
+
+def _register_samples() -> None:
+    """Kinetics, anti-CAR and RCL samples: the subject page's section and the import's menu."""
+    from efficacy import views_samples
+    from enrollment import subject_sections
+    from trialsite.navigation import NavItem, register
+    from trialsite.studies.roles import Action
+
+    subject_sections.register(
+        subject_sections.SubjectSection(
+            "efficacy_samples",
+            "efficacy/_samples_section.html",
+            views_samples.samples_section,
+            order=60,
+        )
+    )
+    register(NavItem("Import efficacy samples", "efficacy:sample-import", Action.ENTER_DATA, 310))

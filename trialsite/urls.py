@@ -39,6 +39,7 @@ urlpatterns = [
     path("subjects/", include("dosing.urls")),
     path("escalation/", include("dosing.escalation_urls")),
     path("dashboards/", include("trialsite.dashboards.urls")),
+    path("efficacy/", include("efficacy.urls")),
     path("", include("trialsite.records.urls")),
     path("api/", include("trialsite.api.urls")),
     path("admin/", admin.site.urls),
