@@ -238,3 +238,31 @@ def test_rcl_rows_on_the_long_term_schedule(subject, study, coordinator_a):
     assert "0 to 100" in by_id["RCL-6"].errors["dominant_clone_pct"]
     assert "insertion-site" in by_id["RCL-7"].errors["dominant_clone_pct"]
     assert {"Y2", "Y15"} <= {v for v, _label in RCLTest._meta.get_field("timepoint").choices}
+
+
+def test_the_commit_reports_its_progress_for_a_large_file(subject, study, coordinator_a):
+    content = KINETICS_HEADER + "".join(
+        kinetics_line(subject, f"BIG-{d}", d, str(100 + d), timepoint="UNS") for d in range(120)
+    )
+    plan = _preview(content.encode(), "kinetics", study, coordinator_a)
+    seen = []
+    sample_import.commit(plan, user=coordinator_a, study=study,
+                         progress=lambda done, total: seen.append((done, total)))  # fmt: skip
+    assert seen == [(50, 120), (100, 120), (120, 120)]
+    assert KineticsSample.objects.count() == 120
+
+
+def test_the_task_stores_the_progress_and_refuses_a_file_that_went_bad(
+    subject, study, coordinator_a
+):
+    content = golden_kinetics_csv(subject)
+    sample_import.store_upload("t1", kind="kinetics", content=content, filename="pk.csv",
+                               study=study, user=coordinator_a)  # fmt: skip
+    sample_import.set_progress("t1", state="queued", done=0, total=0, user_id=coordinator_a.pk)
+    assert sample_import.run_job("t1")["state"] == "done"
+    state = sample_import.progress_of("t1")
+    assert (state["state"], state["done"], state["total"]) == ("done", 10, 10)
+    assert state["user_id"] == coordinator_a.pk and sample_import.upload("t1") is None
+    # An upload that expired from the cache fails with a message for the page.
+    assert sample_import.run_job("expired")["state"] == "failed"
+    assert sample_import.progress_of("expired")["message"] == "upload expired"
