@@ -252,3 +252,19 @@ def test_the_api_runs_a_fixed_number_of_queries(
 
 
 QUERIES_LIST = 8
+
+
+@pytest.mark.parametrize("n", [1, 8])
+def test_the_kinetics_page_runs_a_fixed_number_of_queries(
+    client, subject, study, coordinator_a, django_assert_num_queries, n
+):
+    lines = golden_kinetics_csv(subject).decode().splitlines(keepends=True)
+    _commit("".join(lines[: n + 1]).encode(), "kinetics", study, coordinator_a)
+    client.force_login(coordinator_a)
+    url = reverse("efficacy:kinetics", args=[subject.pk])
+    client.get(url)
+    with django_assert_num_queries(PAGE_QUERIES):
+        assert len(client.get(url).context["samples"]) == n
+
+
+PAGE_QUERIES = 10
