@@ -52,6 +52,7 @@ from efficacy.models import (
 from efficacy.models.samples import RCL_TIMEPOINTS
 from efficacy.services_samples import save_sample
 from enrollment.models import Subject
+from enrollment.services import data_entry_blocked
 from trialsite import clock
 from trialsite.records import edit_checks
 from trialsite.records.dates import parse_date
@@ -434,6 +435,7 @@ def preview(content: bytes | str, *, kind: str, filename: str, study, user) -> P
         )
     }
     first_line: dict[str, int] = {}
+    blocked: dict[int, str] = {}
     now = timezone.now()
     for number, line in enumerate(lines, start=2):  # line 1 is the header
         row = Row(
@@ -470,6 +472,13 @@ def preview(content: bytes | str, *, kind: str, filename: str, study, user) -> P
         if errors:
             row.action = ERROR
             continue
+        if existing is None and subject is not None:
+            if subject.pk not in blocked:
+                blocked[subject.pk] = data_entry_blocked(subject)
+            if blocked[subject.pk]:  # withdrawn consent: nothing new is collected
+                row.errors = {"subject": blocked[subject.pk]}
+                row.action = ERROR
+                continue
         row.values, row.subject_obj, row.record = values, subject, existing
         if existing is None:
             row.action = CREATE

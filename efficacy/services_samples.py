@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from efficacy.models import Clonality, RCLResult, RCLTest
+from enrollment.services import require_data_entry
 from trialsite.records import notifications
 from trialsite.records.models import ClinicalRecord
 from trialsite.records.services import UNREAD, ExpectedVersion, create_record, update_record
@@ -44,6 +45,7 @@ def save_sample(
     """Create or update one sample record of ``subject``; RCL alerts on a new finding."""
     before = _alerts(record) if isinstance(record, RCLTest) else set()
     if record is None:
+        require_data_entry(subject)  # after withdrawal of consent nothing new is collected
         saved = create_record(
             model, actor=actor, study=subject.study, values={"subject": subject, **values},
             reason=reason,

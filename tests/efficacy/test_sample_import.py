@@ -266,3 +266,35 @@ def test_the_task_stores_the_progress_and_refuses_a_file_that_went_bad(
     # An upload that expired from the cache fails with a message for the page.
     assert sample_import.run_job("expired")["state"] == "failed"
     assert sample_import.progress_of("expired")["message"] == "upload expired"
+
+
+def test_after_withdrawal_of_consent_no_new_sample_is_imported(subject, study, coordinator_a):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from enrollment.models import Consent
+    from enrollment.services import update_consent
+
+    first = KINETICS_HEADER + kinetics_line(subject, "KEPT-1", 7, "900")
+    sample_import.commit(_preview(first.encode(), "kinetics", study, coordinator_a),
+                         user=coordinator_a, study=study)  # fmt: skip
+    consent = Consent.objects.get(subject=subject)
+    update_consent(
+        consent,
+        actor=coordinator_a,
+        values={
+            "withdrawn_at": timezone.make_aware(
+                dt.datetime.combine(day(subject, 100), dt.time(10))
+            ),
+            "withdrawal_reason": "Patient's decision",
+        },
+        expected_version=consent.version,
+        reason="withdrawal",
+    )
+    content = first.replace(",900,", ",950,") + kinetics_line(subject, "NEW-1", 120, "40",
+                                                               lloq="")  # fmt: skip
+    plan = _preview(content.encode(), "kinetics", study, coordinator_a)
+    by_id = {r.sample_id: r for r in plan.rows}
+    assert by_id["KEPT-1"].action == "update"  # a correction of a sample collected before
+    assert "withdraw" in by_id["NEW-1"].errors["subject"].lower()
