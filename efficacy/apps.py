@@ -13,6 +13,7 @@ class EfficacyConfig(AppConfig):
             "efficacy", "Response and endpoint rules (docs/rules/efficacy.md)", rules
         )
         _register_response_crfs()
+        _register_samples()
 
 
 def _register_response_crfs() -> None:
@@ -35,3 +36,21 @@ def _register_response_crfs() -> None:
             "efficacy", "efficacy/_efficacy_section.html", views.efficacy_section, order=60
         )
     )
+
+
+def _register_samples() -> None:
+    """Kinetics, anti-CAR and RCL samples: the subject page's section and the import's menu."""
+    from efficacy import views_samples
+    from enrollment import subject_sections
+    from trialsite.navigation import NavItem, register
+    from trialsite.studies.roles import Action
+
+    subject_sections.register(
+        subject_sections.SubjectSection(
+            "efficacy_samples",
+            "efficacy/_samples_section.html",
+            views_samples.samples_section,
+            order=61,
+        )
+    )
+    register(NavItem("Import efficacy samples", "efficacy:sample-import", Action.ENTER_DATA, 310))

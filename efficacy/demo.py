@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from efficacy import demo_samples
 from efficacy.models import ResponseAssessment
 from efficacy.services import (
     confirm_response,
@@ -145,7 +146,7 @@ def _treated_subjects(site, coordinator, investigator, password, today) -> int:
     return confirmed
 
 
-def seed(*, study, site, users, stdout) -> None:
+def _seed_responses(*, study, site, users, stdout) -> None:
     if ResponseAssessment.objects.filter(subject__site=site).exists():
         return
     coordinator, investigator = users["coordinator"], users["investigator"]
@@ -202,3 +203,10 @@ def seed(*, study, site, users, stdout) -> None:
         f"{ResponseAssessment.objects.filter(subject__site=site).count()} response assessments "
         f"({confirmed} confirmed or overridden), two deaths with their grade 5 events"
     )
+
+
+def seed(*, study, site, users, stdout) -> None:
+    """Responses, follow-up and events first, then the samples (kinetics, anti-CAR, RCL), which
+    reach every infused subject the earlier demos and this one have created."""
+    _seed_responses(study=study, site=site, users=users, stdout=stdout)
+    demo_samples.seed(study=study, site=site, users=users, stdout=stdout)

@@ -134,6 +134,11 @@ TESTS: dict[str, LabTest] = {
         _t("TNFA", "TNF-\u03b1", INFLAMMATION, {"pg/mL": D(1), "ng/L": D(1)}, None, "8.1"),
         _t("IL2R", "Soluble IL-2 receptor", INFLAMMATION, {"U/mL": D(1), "pg/mL": D(1)}, None,
            "710"),
+        # Cytokines of the CAR-T kinetics and CRS correlates (issue #13): flagged against the
+        # lab's own reference range (no default: assays differ), never CTCAE-graded.
+        _t("IL2", "IL-2", INFLAMMATION, {"pg/mL": D(1), "ng/L": D(1)}),
+        _t("IL15", "IL-15", INFLAMMATION, {"pg/mL": D(1), "ng/L": D(1)}),
+        _t("GMCSF", "GM-CSF", INFLAMMATION, {"pg/mL": D(1), "ng/L": D(1)}),
     )
 }  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""Efficacy CRFs: response assessments, follow-up and disease events (issue #13)."""
+"""Efficacy tables; one module per area, re-exported here so Django finds every model."""
 
 from efficacy.models.follow_up import (
     DiseaseEvent,
@@ -13,15 +13,41 @@ from efficacy.models.response import (
     ResponseDecision,
     ResponseTimepoint,
 )
+from efficacy.models.samples import (
+    AntiCARAntibody,
+    AntiCARResult,
+    AntiCARTimepoint,
+    Clonality,
+    Compartment,
+    KineticsMethod,
+    KineticsSample,
+    KineticsTimepoint,
+    RCLMethod,
+    RCLResult,
+    RCLTest,
+    SampleImport,
+)
 
 __all__ = [
+    "AntiCARAntibody",
+    "AntiCARResult",
+    "AntiCARTimepoint",
+    "Clonality",
+    "Compartment",
     "DiseaseEvent",
     "DiseaseEventType",
     "DiseaseStatus",
     "FollowUp",
+    "KineticsMethod",
+    "KineticsSample",
+    "KineticsTimepoint",
     "MarrowAdequacy",
+    "RCLMethod",
+    "RCLResult",
+    "RCLTest",
     "ResponseAssessment",
     "ResponseDecision",
     "ResponseTimepoint",
+    "SampleImport",
     "SurvivalStatus",
 ]

@@ -17,6 +17,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from efficacy import sample_import
 from enrollment import services
 from enrollment.models import Consent, MedicationHistory, ScreeningLabs
 from enrollment.off_study import save_off_study
@@ -152,6 +153,9 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
         results=[{"test_code": "ANC", "value": "0.4"}],
     )
     lab_import.set_progress("matrix-token", state="done", done=1, total=1, user_id=coordinator_a.pk)
+    sample_import.set_progress(
+        "matrix-samples", state="done", done=1, total=1, user_id=coordinator_a.pk
+    )
     services.anchor_schedule(
         subject, timezone.localdate() - dt.timedelta(days=2), actor=coordinator_a
     )
@@ -322,6 +326,14 @@ def url_of(page: str, world: dict) -> str:
         "api:efficacy-responses-list": [world["study"].pk],
         "api:efficacy-follow-up-list": [world["study"].pk],
         "api:efficacy-disease-events-list": [world["study"].pk],
+        "efficacy:kinetics": [subject.pk],
+        "efficacy:kinetics-csv": [subject.pk],
+        "efficacy:anti-car": [subject.pk],
+        "efficacy:rcl": [subject.pk],
+        "efficacy:sample-import-status": ["matrix-samples"],
+        "api:subject-efficacy-kinetics": [subject.pk],
+        "api:subject-efficacy-anti-car": [subject.pk],
+        "api:subject-efficacy-rcl": [subject.pk],
     }.get(name, [])
     return reverse(name, args=args)
 

@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from dosing import api as dosing_api
 from dosing import escalation_api
+from efficacy import api_samples as efficacy_samples_api
 from enrollment import api as enrollment_api
 from enrollment import api_off_study
 from safety import api_ae as safety_api
@@ -158,3 +159,20 @@ urlpatterns += (
         )
     ]
 )
+urlpatterns += [
+    path(
+        "v1/subjects/<int:pk>/efficacy/kinetics/",
+        efficacy_samples_api.SubjectKineticsApi.as_view(),
+        name="subject-efficacy-kinetics",
+    ),
+    path(
+        "v1/subjects/<int:pk>/efficacy/anti-car/",
+        efficacy_samples_api.SubjectAntiCARApi.as_view(),
+        name="subject-efficacy-anti-car",
+    ),
+    path(
+        "v1/subjects/<int:pk>/efficacy/rcl/",
+        efficacy_samples_api.SubjectRCLApi.as_view(),
+        name="subject-efficacy-rcl",
+    ),
+]
