@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("efficacy", "0001_response_follow_up"),
         ("enrollment", "0008_consent_withdrawal_reversal"),
