@@ -1,0 +1,27 @@
+"""Efficacy CRFs: response assessments, follow-up and disease events (issue #13)."""
+
+from efficacy.models.follow_up import (
+    DiseaseEvent,
+    DiseaseEventType,
+    DiseaseStatus,
+    FollowUp,
+    SurvivalStatus,
+)
+from efficacy.models.response import (
+    MarrowAdequacy,
+    ResponseAssessment,
+    ResponseDecision,
+    ResponseTimepoint,
+)
+
+__all__ = [
+    "DiseaseEvent",
+    "DiseaseEventType",
+    "DiseaseStatus",
+    "FollowUp",
+    "MarrowAdequacy",
+    "ResponseAssessment",
+    "ResponseDecision",
+    "ResponseTimepoint",
+    "SurvivalStatus",
+]
