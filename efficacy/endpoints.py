@@ -110,33 +110,51 @@ def _rates(subjects: Sequence[SubjectEfficacy], settings: Mapping) -> dict:
     }
 
 
-def _best_response(subjects: Sequence[SubjectEfficacy]) -> dict:
+def _subject_best(s: SubjectEfficacy) -> dict:
+    bor = best_overall_response(s.responses_by_month(), s.mrd_by_month())
+    return {
+        "subject_id": s.subject_id,
+        "label": s.label,
+        "category": bor.category,
+        "mrd_negative": bor.mrd_negative,
+        "month": bor.month,
+    }
+
+
+def _best_response(rows: list[dict]) -> dict:
     counts = dict.fromkeys(RESPONSE_CATEGORIES, 0)
     counts["not_assessed"] = 0
-    rows = []
-    mrd_negative = 0
-    for s in subjects:
-        bor = best_overall_response(s.responses_by_month(), s.mrd_by_month())
-        counts[bor.category or "not_assessed"] += 1
-        mrd_negative += bor.mrd_negative
-        rows.append(
-            {
-                "subject_id": s.subject_id,
-                "label": s.label,
-                "category": bor.category,
-                "mrd_negative": bor.mrd_negative,
-                "month": bor.month,
-            }
-        )
+    for row in rows:
+        counts[row["category"] or "not_assessed"] += 1
     return {
-        "n": len(subjects),
+        "n": len(rows),
         "distribution": counts,
-        "mrd_negative_cr_family": mrd_negative,
+        "mrd_negative_cr_family": sum(row["mrd_negative"] for row in rows),
         "subjects": rows,
     }
 
 
-def _blast_decline(subjects: Sequence[SubjectEfficacy], settings: Mapping) -> dict:
+def _subject_waterfall(s: SubjectEfficacy, method: str) -> dict:
+    """The subject's largest decline from baseline at any response month (waterfall bar)."""
+    best = None
+    for r in s.responses:
+        if r.month is None:
+            continue
+        value = blast_decline(s.baseline_marrow_blast_pct, r.marrow_blast_pct, method=method)
+        if value is not None and (best is None or value > best[0]):
+            best = (value, r.month)
+    return {
+        "subject_id": s.subject_id,
+        "label": s.label,
+        "baseline_pct": _num(s.baseline_marrow_blast_pct),
+        "best_decline": best[0] if best else None,
+        "month": best[1] if best else None,
+    }
+
+
+def _blast_decline(
+    subjects: Sequence[SubjectEfficacy], settings: Mapping, prepared: Mapping[int, dict]
+) -> dict:
     """Median decline per response month, and each subject's best decline for the waterfall."""
     method = settings["blast_decline"]
     by_month = {}
@@ -154,24 +172,7 @@ def _blast_decline(subjects: Sequence[SubjectEfficacy], settings: Mapping) -> di
             "maximum": summary.maximum,
             "excluded_zero_baseline": summary.excluded_zero_baseline,
         }
-    waterfall = []
-    for s in subjects:
-        best = None
-        for r in s.responses:
-            if r.month is None:
-                continue
-            value = blast_decline(s.baseline_marrow_blast_pct, r.marrow_blast_pct, method=method)
-            if value is not None and (best is None or value > best[0]):
-                best = (value, r.month)
-        waterfall.append(
-            {
-                "subject_id": s.subject_id,
-                "label": s.label,
-                "baseline_pct": _num(s.baseline_marrow_blast_pct),
-                "best_decline": best[0] if best else None,
-                "month": best[1] if best else None,
-            }
-        )
+    waterfall = [prepared[s.subject_id]["waterfall"] for s in subjects]
     # Largest decline first; subjects without a calculable decline at the end.
     waterfall.sort(key=lambda w: (w["best_decline"] is None, -(w["best_decline"] or 0)))
     return {"method": method, "by_month": by_month, "waterfall": waterfall}
@@ -181,30 +182,28 @@ def _num(value) -> float | None:
     return None if value is None else float(value)
 
 
-def _survival(
-    name: str, subjects: Sequence[SubjectEfficacy], settings: Mapping
-) -> tuple[dict, list]:
-    """One TTE endpoint: each subject's (days, event, reason) and the KM estimate in days."""
-    fn = _TTE[name]
-    kwargs = settings_for(fn, settings)
-    rows = []
-    for s in subjects:
+def _subject_tte(s: SubjectEfficacy, kwargs: Mapping[str, dict]) -> dict[str, dict | None]:
+    """One subject's (start day, days, event, reason) for each TTE endpoint (None: not a
+    responder, for RFS/DOR); computed once per subject whatever the number of groups."""
+    out: dict[str, dict | None] = {}
+    for name, fn in _TTE.items():
         try:
-            tte = fn(s.course, **kwargs)
+            tte = fn(s.course, **kwargs[name])
         except ValueError as exc:
             raise ValueError(f"{name.upper()} of subject {s.label}: {exc}") from exc
-        if tte is not None:
-            rows.append(
-                {
-                    "subject_id": s.subject_id,
-                    "label": s.label,
-                    "start_day": (tte.start - s.day0).days,
-                    "days": tte.duration_days,
-                    "event": tte.event,
-                    "reason": tte.reason,
-                }
-            )
-    return _km(rows, settings), rows
+        out[name] = (
+            None
+            if tte is None
+            else {
+                "subject_id": s.subject_id,
+                "label": s.label,
+                "start_day": (tte.start - s.day0).days,
+                "days": tte.duration_days,
+                "event": tte.event,
+                "reason": tte.reason,
+            }
+        )
+    return out
 
 
 def _km(rows: list[dict], settings: Mapping) -> dict:
@@ -260,30 +259,24 @@ def _day(s: SubjectEfficacy, d) -> int | None:
     return None if d is None else (d - s.day0).days
 
 
-def _swimmer(subjects: Sequence[SubjectEfficacy]) -> list[dict]:
-    """Per subject: follow-up length and the dated course as study days (de-identified)."""
-    rows = []
-    for s in subjects:
-        c = s.course
-        end = c.death_date or c.last_alive()
-        rows.append(
-            {
-                "subject_id": s.subject_id,
-                "label": s.label,
-                "follow_up_days": (end - s.day0).days,
-                "responses": [
-                    {"day": r.study_day, "month": r.month, "category": r.category}
-                    for r in s.responses
-                ],
-                "relapse_day": _day(s, c.relapse_date),
-                "progression_day": _day(s, c.progression_date),
-                "hsct_day": _day(s, c.hsct_date),
-                "new_therapy_day": _day(s, c.new_therapy_date),
-                "death_day": _day(s, c.death_date),
-                "alive": c.death_date is None,
-            }
-        )
-    return rows
+def _subject_swimmer(s: SubjectEfficacy) -> dict:
+    """Follow-up length and the dated course as study days (de-identified)."""
+    c = s.course
+    end = c.death_date or c.last_alive()
+    return {
+        "subject_id": s.subject_id,
+        "label": s.label,
+        "follow_up_days": (end - s.day0).days,
+        "responses": [
+            {"day": r.study_day, "month": r.month, "category": r.category} for r in s.responses
+        ],
+        "relapse_day": _day(s, c.relapse_date),
+        "progression_day": _day(s, c.progression_date),
+        "hsct_day": _day(s, c.hsct_date),
+        "new_therapy_day": _day(s, c.new_therapy_date),
+        "death_day": _day(s, c.death_date),
+        "alive": c.death_date is None,
+    }
 
 
 def _median(values: list[float | None]) -> float | None:
@@ -299,7 +292,7 @@ def _subject_kinetics(s: SubjectEfficacy, settings: Mapping) -> dict[tuple[str, 
         entry = series.setdefault((p.method, p.compartment), {"unit": p.unit, "points": []})
         entry["points"].append((p.study_day, p.value))
     out = {}
-    kwargs = settings_for(kinetics, settings)
+    kwargs = settings_for(kinetics, settings)  # remembered: one check per study, not subject
     for analyte, entry in series.items():
         try:
             k = kinetics(entry["points"], **kwargs)
@@ -366,27 +359,38 @@ def _correlations(
     }
 
 
+def _prepare(s: SubjectEfficacy, settings: Mapping, tte_kwargs: Mapping[str, dict]) -> dict:
+    """Everything per subject, computed once whatever the number of groups it is shown in."""
+    return {
+        "best": _subject_best(s),
+        "waterfall": _subject_waterfall(s, settings["blast_decline"]),
+        "tte": _subject_tte(s, tte_kwargs),
+        "swimmer": _subject_swimmer(s),
+        "kinetics": _subject_kinetics(s, settings),
+    }
+
+
 def _group_values(
-    subjects: Sequence[SubjectEfficacy],
-    settings: Mapping,
-    per_subject_kinetics: Mapping[int, dict[tuple[str, str], dict]],
+    subjects: Sequence[SubjectEfficacy], settings: Mapping, prepared: Mapping[int, dict]
 ) -> dict[str, dict]:
+    mine = [prepared[s.subject_id] for s in subjects]
     values: dict[str, dict] = {
         "response_rates": _rates(subjects, settings),
-        "best_response": _best_response(subjects),
-        "blast_decline": _blast_decline(subjects, settings),
+        "best_response": _best_response([p["best"] for p in mine]),
+        "blast_decline": _blast_decline(subjects, settings, prepared),
     }
     for name in _TTE:
-        km, rows = _survival(name, subjects, settings)
-        values[name] = {**km, "subjects": rows}
-    values["swimmer"] = {"n": len(subjects), "subjects": _swimmer(subjects)}
+        rows = [p["tte"][name] for p in mine if p["tte"][name] is not None]
+        values[name] = {**_km(rows, settings), "subjects": rows}
+    values["swimmer"] = {"n": len(subjects), "subjects": [p["swimmer"] for p in mine]}
+    kinetics_by_subject = {s.subject_id: prepared[s.subject_id]["kinetics"] for s in subjects}
     values["kinetics"] = {
         "n": len(subjects),
-        "analytes": _kinetics(subjects, per_subject_kinetics),
+        "analytes": _kinetics(subjects, kinetics_by_subject),
     }
     values["correlations"] = {
         "n": len(subjects),
-        **_correlations(subjects, per_subject_kinetics),
+        **_correlations(subjects, kinetics_by_subject),
     }
     return values
 
@@ -406,7 +410,8 @@ def compute_endpoints(
     """
     checked = validate_settings(dict(settings or {}))
     ordered = sorted(subjects, key=lambda s: s.subject_id)
-    per_subject = {s.subject_id: _subject_kinetics(s, checked) for s in ordered}
+    tte_kwargs = {name: settings_for(fn, checked) for name, fn in _TTE.items()}
+    prepared = {s.subject_id: _prepare(s, checked, tte_kwargs) for s in ordered}
     members: dict[str, list[SubjectEfficacy]] = {ALL: ordered}
     for key in sorted(set(groups.values())):
         members[key] = []
@@ -416,6 +421,6 @@ def compute_endpoints(
             members[key].append(s)
     out: dict[tuple[str, str], dict] = {}
     for group, group_subjects in members.items():
-        for endpoint, values in _group_values(group_subjects, checked, per_subject).items():
+        for endpoint, values in _group_values(group_subjects, checked, prepared).items():
             out[(group, endpoint)] = values
     return out

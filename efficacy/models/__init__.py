@@ -13,11 +13,13 @@ from efficacy.models.response import (
     ResponseDecision,
     ResponseTimepoint,
 )
+from efficacy.models.snapshot import EndpointSnapshot
 
 __all__ = [
     "DiseaseEvent",
     "DiseaseEventType",
     "DiseaseStatus",
+    "EndpointSnapshot",
     "FollowUp",
     "MarrowAdequacy",
     "ResponseAssessment",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from efficacy.rules._values import Number, _choice, _count, _dec
 
@@ -39,8 +39,10 @@ def exact_ci(successes: int, n: int, confidence: float = 0.95) -> tuple[float, f
     if not (0 < conf < 1):
         raise ValueError(f"confidence must be between 0 and 1 (exclusive); got {confidence!r}")
     alpha = 1 - conf
-    lower = 0.0 if k == 0 else float(stats.beta.ppf(alpha / 2, k, n_ - k + 1))
-    upper = 1.0 if k == n_ else float(stats.beta.ppf(1 - alpha / 2, k + 1, n_ - k))
+    # The Beta quantile straight from scipy.special (what stats.beta.ppf calls, without the
+    # distribution machinery's argument checks: ~50× faster, same numbers).
+    lower = 0.0 if k == 0 else float(special.betaincinv(k, n_ - k + 1, alpha / 2))
+    upper = 1.0 if k == n_ else float(special.betaincinv(k + 1, n_ - k, 1 - alpha / 2))
     return lower, upper
 
 

@@ -10,3 +10,7 @@ class DashboardsConfig(AppConfig):
 
     def ready(self):
         """Each dashboard module registers its navigation entry and hooks here."""
+        from trialsite.dashboards import efficacy_hook
+        from trialsite.records import recompute
+
+        recompute.register("endpoints")(efficacy_hook.endpoints_hook)
