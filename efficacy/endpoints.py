@@ -159,11 +159,11 @@ def _blast_decline(
     method = settings["blast_decline"]
     by_month = {}
     for month in RATE_MONTHS:
-        pairs = []
-        for s in subjects:
-            at = [r for r in s.responses if r.month == month and r.marrow_blast_pct is not None]
-            if at:
-                pairs.append((s.baseline_marrow_blast_pct, at[-1].marrow_blast_pct))
+        pairs = [
+            prepared[s.subject_id]["blasts"][month]
+            for s in subjects
+            if month in prepared[s.subject_id]["blasts"]
+        ]
         summary = median_blast_decline(pairs, method=method)
         by_month[str(month)] = {
             "n": summary.n,
@@ -284,7 +284,16 @@ def _median(values: list[float | None]) -> float | None:
     return float(statistics.median(present)) if present else None
 
 
-def _subject_kinetics(s: SubjectEfficacy, settings: Mapping) -> dict[tuple[str, str], dict]:
+def _subject_blasts(s: SubjectEfficacy) -> dict[int, tuple]:
+    """Response month → (baseline %, marrow blasts % of the month's last assessment)."""
+    return {
+        r.month: (s.baseline_marrow_blast_pct, r.marrow_blast_pct)
+        for r in s.responses
+        if r.month is not None and r.marrow_blast_pct is not None
+    }
+
+
+def _subject_kinetics(s: SubjectEfficacy, kwargs: Mapping) -> dict[tuple[str, str], dict]:
     series: dict[tuple[str, str], dict] = {}
     for p in s.kinetics:
         if p.study_day < 0:
@@ -292,7 +301,6 @@ def _subject_kinetics(s: SubjectEfficacy, settings: Mapping) -> dict[tuple[str, 
         entry = series.setdefault((p.method, p.compartment), {"unit": p.unit, "points": []})
         entry["points"].append((p.study_day, p.value))
     out = {}
-    kwargs = settings_for(kinetics, settings)  # remembered: one check per study, not subject
     for analyte, entry in series.items():
         try:
             k = kinetics(entry["points"], **kwargs)
@@ -359,14 +367,15 @@ def _correlations(
     }
 
 
-def _prepare(s: SubjectEfficacy, settings: Mapping, tte_kwargs: Mapping[str, dict]) -> dict:
+def _prepare(s: SubjectEfficacy, settings: Mapping, kwargs: Mapping[str, dict]) -> dict:
     """Everything per subject, computed once whatever the number of groups it is shown in."""
     return {
         "best": _subject_best(s),
+        "blasts": _subject_blasts(s),
         "waterfall": _subject_waterfall(s, settings["blast_decline"]),
-        "tte": _subject_tte(s, tte_kwargs),
+        "tte": _subject_tte(s, kwargs),
         "swimmer": _subject_swimmer(s),
-        "kinetics": _subject_kinetics(s, settings),
+        "kinetics": _subject_kinetics(s, kwargs["kinetics"]),
     }
 
 
@@ -410,8 +419,10 @@ def compute_endpoints(
     """
     checked = validate_settings(dict(settings or {}))
     ordered = sorted(subjects, key=lambda s: s.subject_id)
-    tte_kwargs = {name: settings_for(fn, checked) for name, fn in _TTE.items()}
-    prepared = {s.subject_id: _prepare(s, checked, tte_kwargs) for s in ordered}
+    # Each rule's keyword arguments from the settings, once per study rather than per subject.
+    kwargs = {name: settings_for(fn, checked) for name, fn in _TTE.items()}
+    kwargs["kinetics"] = settings_for(kinetics, checked)
+    prepared = {s.subject_id: _prepare(s, checked, kwargs) for s in ordered}
     members: dict[str, list[SubjectEfficacy]] = {ALL: ordered}
     for key in sorted(set(groups.values())):
         members[key] = []

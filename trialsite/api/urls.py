@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from dosing import api as dosing_api
 from dosing import escalation_api
+from efficacy import api_endpoints as efficacy_endpoints_api
 from enrollment import api as enrollment_api
 from safety import api_ae as safety_api
 from safety import api_crs, api_labs
@@ -104,6 +105,11 @@ urlpatterns = [
         "v1/subjects/<int:pk>/icans-episodes/",
         api_crs.ICANSEpisodeListApi.as_view(),
         name="subject-icans-episodes",
+    ),
+    path(
+        "v1/studies/<int:study_id>/efficacy/endpoints/",
+        efficacy_endpoints_api.EfficacyEndpointsApi.as_view(),
+        name="efficacy-endpoints",
     ),
 ]
 urlpatterns += sae_api_urlpatterns
