@@ -12,3 +12,26 @@ class EfficacyConfig(AppConfig):
         register_rules_module(
             "efficacy", "Response and endpoint rules (docs/rules/efficacy.md)", rules
         )
+        _register_response_crfs()
+
+
+def _register_response_crfs() -> None:
+    """The response assessment is expected at the response visits (Months 1, 2, 3, 6, 9, 12:
+    issue #13); the subject page shows the Efficacy section (responses, follow-up, events)."""
+    from efficacy import views
+    from efficacy.models.response import TIMEPOINT_VISIT
+    from enrollment import expected_forms, subject_sections
+
+    expected_forms.register(
+        expected_forms.ExpectedForm(
+            code="RESP",
+            label="Response assessment (ELN 2022)",
+            visit_codes=tuple(TIMEPOINT_VISIT.values()),
+            order=400,
+        )
+    )
+    subject_sections.register(
+        subject_sections.SubjectSection(
+            "efficacy", "efficacy/_efficacy_section.html", views.efficacy_section, order=60
+        )
+    )

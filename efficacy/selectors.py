@@ -28,16 +28,29 @@ from safety.selectors_exploratory import exploratory_inputs
 
 
 def responses_of(subject) -> QuerySet[ResponseAssessment]:
-    """One subject's response assessments in date order (one query)."""
-    return ResponseAssessment.objects.filter(subject=subject).order_by("assessment_date", "pk")
+    """One subject's response assessments in date order (one query; the subject joined for
+    the study day)."""
+    return (
+        ResponseAssessment.objects.filter(subject=subject)
+        .select_related("subject")
+        .order_by("assessment_date", "pk")
+    )
 
 
 def follow_ups_of(subject) -> QuerySet[FollowUp]:
-    return FollowUp.objects.filter(subject=subject).order_by("contact_date", "pk")
+    return (
+        FollowUp.objects.filter(subject=subject)
+        .select_related("subject")
+        .order_by("contact_date", "pk")
+    )
 
 
 def disease_events_of(subject) -> QuerySet[DiseaseEvent]:
-    return DiseaseEvent.objects.filter(subject=subject).order_by("event_date", "pk")
+    return (
+        DiseaseEvent.objects.filter(subject=subject)
+        .select_related("subject")
+        .order_by("event_date", "pk")
+    )
 
 
 def screening_baseline_blasts(subject) -> Decimal | None:

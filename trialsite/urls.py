@@ -37,6 +37,7 @@ urlpatterns = [
     path("safety/", include("safety.urls")),
     path("design/", include("dosing.design_urls")),
     path("subjects/", include("dosing.urls")),
+    path("subjects/", include("efficacy.urls")),
     path("escalation/", include("dosing.escalation_urls")),
     path("dashboards/", include("trialsite.dashboards.urls")),
     path("", include("trialsite.records.urls")),

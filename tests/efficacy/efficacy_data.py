@@ -1,12 +1,13 @@
-"""Infused subjects and response / follow-up / disease-event values, entered through the services."""
+"""Infused subjects and response values for the efficacy tests, entered through the services."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
+from enrollment.demo import eligible_screening_values
 from enrollment.models.screening import AmlHistory
-from enrollment.services import anchor_schedule
+from enrollment.services import anchor_schedule, save_screening_crf
 from tests.enrollment_data import register_and_consent
 
 
@@ -21,23 +22,13 @@ def infused_on(site, coordinator, investigator, day0: dt.date, **subject):
 
 
 def set_screening_blasts(subject, actor, pct) -> None:
-    """The screening marrow blasts (the AML history CRF's baseline for PR), stored directly:
-    the AML history CRF has many required fields unrelated to efficacy."""
-    from trialsite import clock
-
-    now = clock.now()
-    AmlHistory.objects.update_or_create(
-        subject=subject,
-        defaults={
-            "study": subject.study,
-            "assessment_date": subject.screening_date,
-            "marrow_blasts_pct": Decimal(str(pct)),
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
-            "created_by": actor,
-            "updated_by": actor,
-        },
+    """The screening AML history (the baseline marrow blasts for PR), through its service."""
+    values = eligible_screening_values(subject.screening_date)[AmlHistory]
+    save_screening_crf(
+        subject,
+        AmlHistory,
+        actor=actor,
+        values={**values, "marrow_blasts_pct": Decimal(str(pct))},
     )
 
 
@@ -54,4 +45,27 @@ def marrow(day: dt.date, blasts="2", anc="1.5", plt="150", timepoint="M1", **cha
         "pb_blasts": "no",
         "extramedullary_disease": "no",
         **changes,
+    }
+
+
+def efficacy_records(subject, actor) -> dict:
+    """One response assessment, follow-up and disease event today for an infused subject."""
+    from efficacy.services import save_disease_event, save_follow_up, save_response_assessment
+    from trialsite import clock
+
+    today = clock.today()
+    return {
+        "response": save_response_assessment(
+            subject,
+            actor=actor,
+            values=marrow(today, timepoint="UNS", baseline_bm_blasts_entered=Decimal(60)),
+        ),
+        "follow_up": save_follow_up(
+            subject, actor=actor, values={"contact_date": today, "survival_status": "alive"}
+        ),
+        "disease_event": save_disease_event(
+            subject,
+            actor=actor,
+            values={"event_type": "new_therapy", "event_date": today, "therapy_name": "Aza"},
+        ),
     }

@@ -23,6 +23,7 @@ from safety import lab_import
 from safety.models import CTCAETerm, LabAEProposal
 from safety.services import save_adverse_event, save_lab_panel
 from tests.dosing_data import confirmed_subject, prepare_treatment
+from tests.efficacy.efficacy_data import efficacy_records
 from tests.enrollment_data import screen_eligible_subject
 from tests.safety.crs_data import add_crs, add_icans
 from tests.safety.dlt_data import dlt_candidate
@@ -156,7 +157,9 @@ def world(study, site_a, site_b, coordinator_a, investigator_a, monitor):
     crs = add_crs(subject, coordinator_a, 1, "38.6")
     icans = add_icans(subject, coordinator_a, 1, (3, 2, 1, 0, 0))
     sae = serious_event(subject, coordinator_a).sae_report
+    efficacy = efficacy_records(subject, coordinator_a)
     return {
+        **efficacy,
         "unassigned": unassigned,
         "treated": treated,
         "lab_panel": lab_panel,
@@ -281,6 +284,25 @@ def url_of(page: str, world: dict) -> str:
         "api:sae-report-detail": [world["sae"].pk],
         "api:sae-report-list": [world["study"].pk],
         "api:sae-clock-submission": [world["sae"].clocks.first().pk],
+        "efficacy:responses": [subject.pk],
+        "efficacy:response-new": [subject.pk],
+        "efficacy:response-edit": [subject.pk, world["response"].pk],
+        "efficacy:response-confirm": [subject.pk, world["response"].pk],
+        "efficacy:response-live": [subject.pk],
+        "efficacy:follow-ups": [subject.pk],
+        "efficacy:follow-up-new": [subject.pk],
+        "efficacy:follow-up-edit": [subject.pk, world["follow_up"].pk],
+        "efficacy:disease-event-new": [subject.pk],
+        "efficacy:disease-event-edit": [subject.pk, world["disease_event"].pk],
+        "api:subject-efficacy-responses-list": [subject.pk],
+        "api:subject-efficacy-responses-detail": [subject.pk, world["response"].pk],
+        "api:subject-efficacy-follow-up-list": [subject.pk],
+        "api:subject-efficacy-follow-up-detail": [subject.pk, world["follow_up"].pk],
+        "api:subject-efficacy-disease-events-list": [subject.pk],
+        "api:subject-efficacy-disease-events-detail": [subject.pk, world["disease_event"].pk],
+        "api:efficacy-responses-list": [world["study"].pk],
+        "api:efficacy-follow-up-list": [world["study"].pk],
+        "api:efficacy-disease-events-list": [world["study"].pk],
     }.get(name, [])
     return reverse(name, args=args)
 

@@ -113,3 +113,45 @@ urlpatterns = [
     ),
 ]
 urlpatterns += sae_api_urlpatterns
+
+from efficacy import api as efficacy_api  # noqa: E402
+
+# Efficacy CRFs (efficacy/api.py): per subject (identified) and the study's read lists.
+urlpatterns += (
+    [
+        path(
+            f"v1/subjects/<int:pk>/efficacy/{kind}/",
+            getattr(efficacy_api, f"{view}ListApi").as_view(),
+            name=f"subject-efficacy-{name}-list",
+        )
+        for kind, view, name in (
+            ("responses", "Response", "responses"),
+            ("follow-up", "FollowUp", "follow-up"),
+            ("disease-events", "DiseaseEvent", "disease-events"),
+        )
+    ]
+    + [
+        path(
+            f"v1/subjects/<int:pk>/efficacy/{kind}/<int:record_id>/",
+            getattr(efficacy_api, f"{view}DetailApi").as_view(),
+            name=f"subject-efficacy-{name}-detail",
+        )
+        for kind, view, name in (
+            ("responses", "Response", "responses"),
+            ("follow-up", "FollowUp", "follow-up"),
+            ("disease-events", "DiseaseEvent", "disease-events"),
+        )
+    ]
+    + [
+        path(
+            f"v1/studies/<int:study_id>/efficacy/{kind}/",
+            getattr(efficacy_api, f"Study{view}ListApi").as_view(),
+            name=f"efficacy-{name}-list",
+        )
+        for kind, view, name in (
+            ("responses", "Response", "responses"),
+            ("follow-up", "FollowUp", "follow-up"),
+            ("disease-events", "DiseaseEvent", "disease-events"),
+        )
+    ]
+)
