@@ -2,10 +2,11 @@
 database, for the ``endpoints`` hook tests.
 
 The subject is registered, consented and anchored through the enrollment services
-(``tests.efficacy.efficacy_data.infused_on``); the cohort assignment and the efficacy CRFs are
-written through the records core (``create_record``: audited, versioned, bumping the data
-version), with the category of record given as the response CRF's service would have derived
-it. The hook reads what is stored; the CRF services have their own tests.
+(``tests.efficacy.efficacy_data.infused_on``); responses, follow-up contacts and disease events
+go through the efficacy services (the ELN 2022 category and MRD are derived on save from the
+marrow and blood values). The cohort assignment is written through the records core
+(``create_record``: audited, versioned, bumping the data version) without the assignment gate,
+which has its own tests (tests/dosing/test_escalation_gate.py).
 """
 
 from __future__ import annotations
@@ -17,11 +18,16 @@ from django.utils import timezone
 
 from dosing import services as dosing
 from dosing.models import CohortAssignment, DoseLevel
-from efficacy.models import DiseaseEvent, FollowUp, ResponseAssessment
-from tests.efficacy.efficacy_data import infused_on, set_screening_blasts
-from trialsite import clock
+from efficacy.services import save_disease_event, save_follow_up, save_response_assessment
+from tests.efficacy.efficacy_data import infused_on, marrow
 from trialsite.records import services as records
 from trialsite.records.models import RecordStatus
+
+#: Marrow values that classify as no response against the 60 % baseline.
+NR = {"bm_blasts_pct": Decimal(40)}
+#: Counts short of CR: MLFS (ANC < 0.5) and CRi (ANC ≥ 1.0, platelets < 100).
+MLFS = {"anc_10e9_l": Decimal("0.3"), "platelets_10e9_l": Decimal(30)}
+CRI = {"anc_10e9_l": Decimal("1.2"), "platelets_10e9_l": Decimal(40)}
 
 
 def assign_level(subject, actor, number: int) -> None:
@@ -45,43 +51,17 @@ def assign_level(subject, actor, number: int) -> None:
     )
 
 
-def response(subject, actor, when: dt.date, timepoint: str, category: str, **values):
-    defaults = {
-        "subject": subject,
-        "visit": None,
-        "timepoint": timepoint,
-        "assessment_date": when,
-        "bm_adequacy": "adequate",
-        "bm_blasts_pct": Decimal("2"),
-        "bm_cells_counted": 500,
-        "anc_10e9_l": Decimal("1.5"),
-        "platelets_10e9_l": Decimal("150"),
-        "pb_blasts": "no",
-        "extramedullary_disease": "no",
-        "computed_category": category,
-    }
-    return records.create_record(
-        ResponseAssessment,
-        actor=actor,
-        study=subject.study,
-        status=RecordStatus.SUBMITTED,
-        values={**defaults, **values},
-    )
+def response(subject, actor, when: dt.date, timepoint: str, **values):
+    """A response assessment (a CR by default: 2 % blasts, recovered counts, 60 % baseline)."""
+    base = marrow(when, timepoint=timepoint, baseline_bm_blasts_entered=Decimal(60))
+    return save_response_assessment(subject, actor=actor, values={**base, **values})
 
 
-def follow_up(subject, actor, when: dt.date, status: str = "alive"):
-    return records.create_record(
-        FollowUp,
+def follow_up(subject, actor, when: dt.date):
+    return save_follow_up(
+        subject,
         actor=actor,
-        study=subject.study,
-        status=RecordStatus.SUBMITTED,
-        values={
-            "subject": subject,
-            "visit": None,
-            "contact_date": when,
-            "survival_status": status,
-            "last_known_alive_date": when if status == "alive" else None,
-        },
+        values={"contact_date": when, "survival_status": "alive", "last_known_alive_date": when},
     )
 
 
@@ -91,43 +71,12 @@ def event(subject, actor, kind: str, when: dt.date):
         "hsct": {"hsct_donor_type": "matched_unrelated"},
         "new_therapy": {"therapy_name": "Azacitidine"},
     }.get(kind, {})
-    if kind == "death":
-        return _death(subject, actor, when, **extra)
-    return records.create_record(
-        DiseaseEvent,
-        actor=actor,
-        study=subject.study,
-        status=RecordStatus.SUBMITTED,
-        values={"subject": subject, "visit": None, "event_type": kind, "event_date": when, **extra},
+    return save_disease_event(
+        subject, actor=actor, values={"event_type": kind, "event_date": when, **extra}
     )
 
 
-def infused_subject(site, coordinator, investigator, day0: dt.date, level: int, *, baseline=40):
+def infused_subject(site, coordinator, investigator, day0: dt.date, level: int):
     subject = infused_on(site, coordinator, investigator, day0)
     assign_level(subject, coordinator, level)
-    if baseline is not None:
-        set_screening_blasts(subject, coordinator, baseline)
     return subject
-
-
-def _death(subject, actor, when: dt.date, **extra):
-    """A death stored directly with its bookkeeping and a data-version bump: through the records
-    core its soft check (no grade 5 AE) opens a data query linking to the disease-event page,
-    which this branch's URLs do not route yet."""
-    now = clock.now()
-    row = DiseaseEvent.objects.create(
-        study=subject.study,
-        subject=subject,
-        visit=None,
-        event_type="death",
-        event_date=when,
-        status=RecordStatus.SUBMITTED,
-        version=1,
-        created_at=now,
-        updated_at=now,
-        created_by=actor,
-        updated_by=actor,
-        **extra,
-    )
-    records.bump_data_version(subject.study_id)
-    return row

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from efficacy.selectors_endpoints import endpoint_snapshots
-from tests.dashboards.endpoints_data import follow_up, infused_subject, response
+from tests.dashboards.endpoints_data import NR, follow_up, infused_subject, response
 from trialsite.dashboards.efficacy_hook import endpoints_hook
 from trialsite.studies.models import Study
 
@@ -26,8 +26,8 @@ def url(study) -> str:
 def infuse(site, coordinator, investigator, n: int, level: int = 1) -> list:
     subjects = []
     for i in range(n):
-        s = infused_subject(site, coordinator, investigator, DAY0, level, baseline=None)
-        response(s, coordinator, dt.date(2025, 6, 29), "M1", "CR" if i % 2 == 0 else "NR")
+        s = infused_subject(site, coordinator, investigator, DAY0, level)
+        response(s, coordinator, dt.date(2025, 6, 29), "M1", **({} if i % 2 == 0 else NR))
         follow_up(s, coordinator, dt.date(2025, 9, 1) + dt.timedelta(days=i))
         subjects.append(s)
     return subjects

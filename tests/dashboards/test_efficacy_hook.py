@@ -17,7 +17,6 @@ from efficacy.endpoints import ENDPOINTS, compute_endpoints, study_efficacy_sett
 from efficacy.models import EndpointSnapshot
 from efficacy.rules import (
     KMRow,
-    SubjectCourse,
     duration_of_response,
     event_free_survival,
     kaplan_meier,
@@ -26,7 +25,15 @@ from efficacy.rules import (
 )
 from efficacy.selectors import subject_efficacy
 from efficacy.selectors_endpoints import endpoint_snapshots
-from tests.dashboards.endpoints_data import event, follow_up, infused_subject, response
+from tests.dashboards.endpoints_data import (
+    CRI,
+    MLFS,
+    NR,
+    event,
+    follow_up,
+    infused_subject,
+    response,
+)
 from trialsite.dashboards.efficacy_hook import KINETICS_SELECTORS, endpoints_hook
 from trialsite.records import recompute
 from trialsite.records.models import RecomputeRun
@@ -39,23 +46,23 @@ D = dt.date
 
 
 def golden_m(site, coordinator, investigator):
-    """TTE-01 and TTE-02 at DL1, TTE-03 and TTE-04 at DL2 (CASES.md §M)."""
+    """TTE-01 and TTE-02 at DL1, TTE-03 and TTE-04 at DL2 (CASES.md §M), entered as CRFs."""
     s1 = infused_subject(site, coordinator, investigator, DAY0, 1)
-    response(s1, coordinator, D(2025, 7, 1), "M1", "CR")
-    event(s1, coordinator, "relapse", D(2025, 11, 15))
+    response(s1, coordinator, D(2025, 7, 1), "M1")  # CR
+    response(s1, coordinator, D(2025, 11, 15), "UNS", bm_blasts_pct=Decimal(6))  # relapse
     event(s1, coordinator, "death", D(2026, 2, 1))
     s2 = infused_subject(site, coordinator, investigator, DAY0, 1)
-    for when, tp in ((D(2025, 6, 29), "M1"), (D(2025, 7, 27), "M2"), (D(2025, 8, 31), "M3")):
-        response(s2, coordinator, when, tp, "NR", bm_blasts_pct=Decimal("60"))
+    for when, tp in ((D(2025, 6, 29), "M1"), (D(2025, 8, 1), "M2"), (D(2025, 8, 31), "M3")):
+        response(s2, coordinator, when, tp, **NR)
     event(s2, coordinator, "progression", D(2025, 9, 10))
     follow_up(s2, coordinator, D(2026, 1, 10))
     s3 = infused_subject(site, coordinator, investigator, DAY0, 2)
-    response(s3, coordinator, D(2025, 7, 1), "M1", "MLFS", anc_10e9_l=Decimal("0.2"))
+    response(s3, coordinator, D(2025, 7, 1), "M1", **MLFS)
     event(s3, coordinator, "progression", D(2025, 10, 1))
     s4 = infused_subject(site, coordinator, investigator, DAY0, 2)
-    response(s4, coordinator, D(2025, 7, 1), "M1", "CRi", anc_10e9_l=Decimal("0.8"))
+    response(s4, coordinator, D(2025, 7, 1), "M1", **CRI)
     event(s4, coordinator, "hsct", D(2025, 8, 1))
-    response(s4, coordinator, D(2026, 6, 1), "UNS", "CR")
+    response(s4, coordinator, D(2026, 6, 1), "M12")
     follow_up(s4, coordinator, D(2026, 6, 15))
     return s1, s2, s3, s4
 
@@ -104,28 +111,8 @@ def test_golden_m_through_the_database_equals_the_rules(
     assert set(_days(study, "DL1", "os")) == {s1.pk, s2.pk}
     assert set(_days(study, "DL2", "rfs")) == {s4.pk}
 
-    # The rules applied directly to the golden courses give the same curve and median.
-    courses = [
-        SubjectCourse(
-            DAY0,
-            ((D(2025, 7, 1), "CR"),),
-            relapse_date=D(2025, 11, 15),
-            death_date=D(2026, 2, 1),
-        ),
-        SubjectCourse(
-            DAY0,
-            ((D(2025, 6, 29), "NR"), (D(2025, 7, 27), "NR"), (D(2025, 8, 31), "NR")),
-            progression_date=D(2025, 9, 10),
-            last_known_alive_date=D(2026, 1, 10),
-        ),
-        SubjectCourse(DAY0, ((D(2025, 7, 1), "MLFS"),), progression_date=D(2025, 10, 1)),
-        SubjectCourse(
-            DAY0,
-            ((D(2025, 7, 1), "CRi"), (D(2026, 6, 1), "CR")),
-            hsct_date=D(2025, 8, 1),
-            last_known_alive_date=D(2026, 6, 15),
-        ),
-    ]
+    # The rules applied directly to the subjects' courses give the same curve and median.
+    courses = [c.course for _, c in sorted(subject_efficacy(study).items())]
     for name, fn in (
         ("os", overall_survival),
         ("efs", event_free_survival),
@@ -158,8 +145,8 @@ def test_the_hook_runs_a_fixed_number_of_queries(study, site_a, coordinator_a, i
     with CaptureQueriesContext(connection) as one:
         endpoints_hook(study, study.data_version)
     for i in range(49):
-        s = infused_subject(site_a, coordinator_a, investigator_a, DAY0, 1, baseline=None)
-        response(s, coordinator_a, D(2025, 6, 29), "M1", "CR" if i % 2 else "NR")
+        s = infused_subject(site_a, coordinator_a, investigator_a, DAY0, 1)
+        response(s, coordinator_a, D(2025, 6, 29), "M1", **({} if i % 2 else NR))
         follow_up(s, coordinator_a, D(2025, 9, 1) + dt.timedelta(days=i))
     study.refresh_from_db()
     with CaptureQueriesContext(connection) as fifty:
@@ -211,7 +198,7 @@ def test_a_refused_course_is_recorded_on_the_run_and_keeps_the_stored_values(
     endpoints_hook(study, study.data_version)
     before = endpoint_snapshots(study)
     bad = infused_subject(site_a, coordinator_a, investigator_a, DAY0, 1)
-    response(bad, coordinator_a, D(2025, 7, 20), "M1", "CR")
+    response(bad, coordinator_a, D(2025, 7, 20), "M1")  # CR
     event(bad, coordinator_a, "relapse", D(2025, 7, 1))  # a relapse before the remission
 
     run = recompute.run(study.pk)
