@@ -27,6 +27,7 @@ from efficacy.models.samples import (
     RCLTest,
     SampleImport,
 )
+from efficacy.models.snapshot import EndpointSnapshot
 
 __all__ = [
     "AntiCARAntibody",
@@ -37,6 +38,7 @@ __all__ = [
     "DiseaseEvent",
     "DiseaseEventType",
     "DiseaseStatus",
+    "EndpointSnapshot",
     "FollowUp",
     "KineticsMethod",
     "KineticsSample",

@@ -4,6 +4,7 @@ defaults and allowed values, and ``settings_for`` to pass a study's stored setti
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping
 
@@ -160,7 +161,25 @@ def settings_for(function: Callable[..., object], settings: Mapping[str, object]
     ``mrd_status`` (threshold, min_cells) and ``blast_decline`` (method) are mapped from the
     setting names ``mrd_threshold``, ``mrd_min_cells`` and ``blast_decline``. A setting of this
     module that :func:`validate_settings` refuses raises ``ValueError`` naming it.
+
+    The answer for the same function and the same settings (value and type) is remembered: the
+    endpoint calculation asks once per subject, and checking the settings each time cost more
+    than the rule itself. Each call returns a new dict.
     """
+    try:
+        items = tuple((str(k), type(v), v) for k, v in settings.items())
+        hash(items)
+    except TypeError:  # an unhashable value (a list): no memo
+        return _settings_for(function, settings)
+    return dict(_remembered_settings_for(function, items))
+
+
+@functools.lru_cache(maxsize=256)
+def _remembered_settings_for(function: Callable[..., object], items: tuple) -> dict:
+    return _settings_for(function, {k: v for k, _type, v in items})
+
+
+def _settings_for(function: Callable[..., object], settings: Mapping[str, object]) -> dict:
     params = inspect.signature(function).parameters
     known = {k: v for k, v in settings.items() if k in SETTINGS_DEFAULTS}
     settings = {**settings, **{k: v for k, v in validate_settings(known).items() if k in known}}

@@ -257,6 +257,7 @@ def url_of(page: str, world: dict) -> str:
         "dosing:infusion": [world["treated"].pk],
         "api:dosing-list": [world["study"].pk, param],
         "api:escalation": [world["study"].pk],
+        "api:efficacy-endpoints": [world["study"].pk],
         "api:subject-dosing-crf": [world["treated"].pk, param],
         "api:subject-assignment": [world["treated"].pk],
         "safety:dlt-evaluation": [subject.pk],

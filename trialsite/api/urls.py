@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from dosing import api as dosing_api
 from dosing import escalation_api
+from efficacy import api_endpoints as efficacy_endpoints_api
 from efficacy import api_samples as efficacy_samples_api
 from enrollment import api as enrollment_api
 from enrollment import api_off_study
@@ -111,6 +112,11 @@ urlpatterns = [
         "v1/subjects/<int:pk>/icans-episodes/",
         api_crs.ICANSEpisodeListApi.as_view(),
         name="subject-icans-episodes",
+    ),
+    path(
+        "v1/studies/<int:study_id>/efficacy/endpoints/",
+        efficacy_endpoints_api.EfficacyEndpointsApi.as_view(),
+        name="efficacy-endpoints",
     ),
 ]
 urlpatterns += sae_api_urlpatterns

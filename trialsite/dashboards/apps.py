@@ -19,3 +19,8 @@ class DashboardsConfig(AppConfig):
         from trialsite.dashboards.sae_product import infused_product
 
         sae_product.register_provider(infused_product)
+
+        from trialsite.dashboards import efficacy_hook
+        from trialsite.records import recompute
+
+        recompute.register("endpoints")(efficacy_hook.endpoints_hook)
