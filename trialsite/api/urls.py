@@ -107,3 +107,15 @@ urlpatterns = [
     ),
 ]
 urlpatterns += sae_api_urlpatterns
+urlpatterns += [
+    path(
+        "v1/studies/<int:study_id>/escalation/what-if/",
+        escalation_api.EscalationWhatIfApi.as_view(),
+        name="escalation-what-if",
+    ),
+    path(
+        "v1/subjects/<int:pk>/assignment/end/",
+        dosing_api.SubjectAssignmentEndApi.as_view(),
+        name="subject-assignment-end",
+    ),
+]
