@@ -22,7 +22,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from dosing import selectors, services
+from dosing import assignments, selectors, services
 from dosing.models import (
     Apheresis,
     CohortAssignment,
@@ -232,3 +232,53 @@ class SubjectAssignmentApi(GenericAPIView):
             cohort_number=data["cohort_number"],
         )
         return Response(identified(assignment), status=status.HTTP_201_CREATED)
+
+
+class EndAssignmentInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, help_text="Why the assignment ends.")
+    version = serializers.IntegerField(
+        required=False, allow_null=True, help_text="The assignment's version you read."
+    )
+
+
+class SubjectAssignmentEndApi(GenericAPIView):
+    """GET the subject's ended assignments (with their reasons); POST ends the active one.
+
+    POST ``{"reason": ..., "version": <the version read>}`` (coordinators and investigators of
+    the site): 200 with the ended assignment; 428 without ``version``, 409 when stale; 400 with
+    field errors (no reason, already infused: ``already_infused``); 404 with no active
+    assignment. The slot it held is free again (``dosing.assignments.end_assignment``).
+    """
+
+    queryset = CohortAssignment.objects.none()
+    serializer_class = EndAssignmentInput
+
+    @extend_schema(operation_id="dosing_assignment_ended_list", responses=OpenApiTypes.OBJECT)
+    def get(self, request, pk: int):
+        subject = _identified_subject(request, pk)
+        return Response([identified(a) for a in assignments.ended_assignments(subject)])
+
+    @extend_schema(
+        operation_id="dosing_assignment_end",
+        request=EndAssignmentInput,
+        responses=OpenApiTypes.OBJECT,
+    )
+    def post(self, request, pk: int):
+        subject = _identified_subject(request, pk)
+        if not permissions.can(
+            request.user, Action.ENTER_DATA, study=subject.study, site=subject.site_id
+        ):
+            raise PermissionDenied
+        parser = EndAssignmentInput(data=request.data)
+        parser.is_valid(raise_exception=True)
+        current = selectors.active_assignment(subject)
+        if current is None:
+            raise Http404
+        ended = assignments.end_assignment(
+            current,
+            actor=request.user,
+            reason=parser.validated_data["reason"],
+            expected_version=parser.validated_data.get("version"),
+        )
+        ended.refresh_from_db()
+        return Response(identified(ended))

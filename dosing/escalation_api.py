@@ -10,6 +10,7 @@ refusals are 400 with field errors and codes.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -18,7 +19,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from dosing import decisions, escalation_selectors
+from dosing import decisions, escalation_selectors, what_if
 from dosing.models import DecisionAction, EscalationDecision
 from trialsite.studies import permissions
 from trialsite.studies.roles import Action
@@ -112,3 +113,55 @@ class EscalationApi(GenericAPIView):
         decision = decisions.record_decision(study, actor=request.user, **data)
         body = _decision(decision, None) | {"status": decision.status}
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+class WhatIfInput(serializers.Serializer):
+    outcomes = serializers.DictField(
+        child=serializers.CharField(),
+        required=False,
+        default=dict,
+        help_text='{"<subject label or ID>": "dlt" | "no_dlt" | "not_evaluable"}',
+    )
+
+
+def _pending(subject) -> dict:
+    return {
+        "number": subject.number,
+        "label": subject.label,
+        "dose_level": subject.dose_level,
+        "infused_on": subject.infused_on,
+        "days_left": subject.days_left,
+    }
+
+
+class EscalationWhatIfApi(GenericAPIView):
+    """POST hypothetical outcomes of pending subjects → the engine's recommendation under them.
+
+    Every reader of the dashboard may ask (nothing is written: ``dosing.what_if``); subjects
+    are named as the dashboard names them for the caller (sponsors: "Subject n"). A subject
+    that is unknown or not pending, or an outcome other than dlt / no_dlt / not_evaluable, is a
+    400 with the field ``outcomes.<subject>`` and its code.
+    """
+
+    queryset = EscalationDecision.objects.none()  # for the schema
+    serializer_class = WhatIfInput
+
+    @extend_schema(
+        operation_id="escalation_what_if", request=WhatIfInput, responses=OpenApiTypes.OBJECT
+    )
+    def post(self, request, study_id: int):
+        study = get_object_or_404(permissions.studies_for(request.user), pk=study_id)
+        permissions.require(request.user, Action.VIEW_DEIDENTIFIED, study=study)
+        parser = WhatIfInput(data=request.data)
+        parser.is_valid(raise_exception=True)
+        panel = what_if.what_if(study, request.user, parser.validated_data["outcomes"])
+        if panel.error:
+            raise ValidationError({"outcomes": ValidationError(panel.error, code="no_design")})
+        return Response(
+            {
+                "data_version": panel.data_version,
+                "pending": [_pending(s) for s in panel.pending],
+                **panel.answer.as_dict(),
+                "combinations": [a.as_dict() for a in panel.combinations],
+            }
+        )

@@ -77,3 +77,29 @@ class DecisionForm(forms.Form):
                     anchor = f"{anchor}_0"
                 rows.append((anchor, str(bound.label), str(message)))
         return rows
+
+
+class WhatIfForm(forms.Form):
+    """One select per pending subject (``outcome-<n>``, n = the subject's position): the
+    hypothesis, or "as now" (still pending). Parsing only: ``dosing.what_if`` runs the engine."""
+
+    def __init__(self, data=None, *, pending=()):
+        super().__init__(data)
+        from dosing.what_if import HYPOTHESES
+
+        choices = [("", _("still pending (as now)"))] + [
+            (key, label) for key, label in HYPOTHESES.items()
+        ]
+        self.pending = {f"outcome-{p.number}": p for p in pending}
+        for name, subject in self.pending.items():
+            self.fields[name] = forms.ChoiceField(
+                label=subject.label, choices=choices, required=False
+            )
+
+    def outcomes(self) -> dict[str, str]:
+        """{subject label: hypothesis} for the subjects given one."""
+        return {
+            self.pending[name].label: value
+            for name, value in self.cleaned_data.items()
+            if value and name in self.pending
+        }

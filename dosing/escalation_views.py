@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from dosing import decisions, escalation_selectors
-from dosing.escalation_forms import DecisionForm
+from dosing import decisions, escalation_selectors, what_if
+from dosing.escalation_forms import DecisionForm, WhatIfForm
 from trialsite.charts import csv_response
 from trialsite.navigation import NavItem
 from trialsite.studies import permissions
@@ -56,8 +56,30 @@ def dashboard(request):
     board = escalation_selectors.dashboard(study, request.user)
     if may_decide and form is None:
         form = DecisionForm(initial=board.form_initial())
-    context = {"board": board, "form": form, "may_decide": may_decide}
+    panel, what_if_form = _what_if(request, study)
+    context = {
+        "board": board,
+        "form": form,
+        "may_decide": may_decide,
+        "what_if": panel,
+        "what_if_form": what_if_form,
+    }
     return render(request, "dosing/escalation/dashboard.html", context, status=status)
+
+
+def _what_if(request, study):
+    """The what-if panel (a GET form, ``?what_if=1&outcome-<n>=dlt``): every reader may ask,
+    nothing is written (``dosing.what_if``)."""
+    inputs = what_if.load(study, request.user)
+    bound = request.method == "GET" and "what_if" in request.GET
+    form = WhatIfForm(request.GET if bound else None, pending=inputs.pending)
+    outcomes = form.outcomes() if bound and form.is_valid() else {}
+    try:
+        panel = what_if.what_if(study, request.user, outcomes, inputs=inputs)
+    except ValidationError as exc:  # a subject that stopped being pending since the page
+        form.add_error(None, [m for msgs in exc.message_dict.values() for m in msgs])
+        panel = what_if.what_if(study, request.user, {}, inputs=inputs)
+    return panel, form
 
 
 @require_GET

@@ -116,3 +116,40 @@ class InfusionForm(CRFForm):
         self.fields["weight_kg"].help_text = _(
             "The weight the dose was calculated for; required with the cell count."
         )
+
+
+class EndAssignmentForm(forms.Form):
+    """End the subject's assignment: a common reason or "other", with details (parsing only;
+    ``dosing.assignments.end_assignment`` decides)."""
+
+    OTHER = "other"
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    why = forms.ChoiceField(label=_("Why the assignment ends"))
+    details = forms.CharField(
+        label=_("Details"),
+        required=False,
+        max_length=150,
+        widget=forms.TextInput(attrs={"maxlength": 150}),
+        help_text=_("Required for another reason; e.g. the failed release test."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        from dosing.assignments import COMMON_REASONS
+
+        super().__init__(*args, **kwargs)
+        self.fields["why"].choices = [(str(r), r) for r in COMMON_REASONS] + [
+            (self.OTHER, _("Another reason (give it in the details)"))
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("why") == self.OTHER and not (data.get("details") or "").strip():
+            self.add_error("details", forms.ValidationError(_("Give the reason."), "required"))
+        return data
+
+    def reason(self) -> str:
+        why, details = self.cleaned_data["why"], (self.cleaned_data["details"] or "").strip()
+        if why == self.OTHER:
+            return details
+        return f"{why}: {details}" if details else why

@@ -46,7 +46,8 @@ AFTER_INFUSION = _(
 )
 ALREADY_ASSIGNED_PAGE = _(
     "Assigned to %(level)s (%(phase)s, cohort %(cohort)s). A change of level comes with the "
-    "safety-review decision; it is not made on this page."
+    "safety-review decision; it is not made on this page: end the assignment (with the reason) "
+    "and assign the subject again to a slot the latest signed decision opened."
 )
 
 #: The treatment CRFs in the order they are entered (the subject page's Treatment section).

@@ -10,4 +10,5 @@ urlpatterns = [
     path("<int:pk>/product-release/", views.ProductReleaseView.as_view(), name="release"),
     path("<int:pk>/lymphodepletion/", views.LymphodepletionView.as_view(), name="lymphodepletion"),
     path("<int:pk>/infusion/", views.InfusionView.as_view(), name="infusion"),
+    path("<int:pk>/assignment/end/", views.end_assignment, name="end-assignment"),
 ]

@@ -8,12 +8,16 @@ deviation from the planned dose — are computed by ``dosing.rules`` and shown, 
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
-from dosing import selectors, services
+from dosing import assignments, selectors, services
 from dosing.forms import (
     ApheresisForm,
     AssignmentForm,
+    EndAssignmentForm,
     InfusionForm,
     LymphodepletionForm,
     ProductReleaseForm,
@@ -26,9 +30,13 @@ from dosing.models import (
     Lymphodepletion,
     ProductRelease,
 )
-from enrollment.views import SubjectCRFView
+from enrollment.views import SubjectCRFView, subject_for
+from trialsite.records.exceptions import RecordStateError
+from trialsite.records.views import add_service_error
 from trialsite.studies import permissions
 from trialsite.studies.roles import Action
+
+NO_ACTIVE_ASSIGNMENT = _("The subject has no active cohort assignment: there is nothing to end.")
 
 
 class DosingCRFView(SubjectCRFView):
@@ -150,4 +158,65 @@ def treatment_section(request, subject) -> dict:
         "can_enter": permissions.can(
             request.user, Action.ENTER_DATA, study=subject.study, site=subject.site_id
         ),
+        "ended": list(assignments.ended_assignments(subject)),
     }
+
+
+def end_assignment(request, pk: int):
+    """End the subject's assignment before the infusion (coordinators and investigators of the
+    site), with the reason; readers see the page read-only with the ended assignments and their
+    reasons (``dosing.assignments``)."""
+    subject = subject_for(request, pk)
+    can_enter = permissions.can(
+        request.user, Action.ENTER_DATA, study=subject.study, site=subject.site_id
+    )
+    if request.method == "POST" and not can_enter:
+        raise PermissionDenied
+    state = selectors.treatment_state(subject)
+    current, infusion = state.assignment, state.infusion
+    blocked = ""
+    if current is None:
+        blocked = str(NO_ACTIVE_ASSIGNMENT)
+    elif infusion is not None:
+        blocked = str(
+            assignments.ALREADY_INFUSED % {"subject": subject, "level": current.dose_level.label}
+        )
+    form = None
+    if can_enter and not blocked:
+        data = request.POST if request.method == "POST" else None
+        form = EndAssignmentForm(data, initial={"version": current.version})
+        if data is not None and form.is_valid():
+            try:
+                assignments.end_assignment(
+                    current,
+                    actor=request.user,
+                    reason=form.reason(),
+                    expected_version=form.cleaned_data["version"],
+                )
+            except ValidationError as exc:
+                if hasattr(exc, "error_dict") and "reason" in exc.error_dict:
+                    exc = ValidationError({"details": exc.error_dict["reason"]})
+                add_service_error(form, exc)
+            except RecordStateError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("The assignment to %(level)s ended: the slot is free again.")
+                    % {"level": current.dose_level.label},
+                )
+                return redirect("enrollment:subject", subject.pk)
+    return render(
+        request,
+        "dosing/end_assignment.html",
+        {
+            "subject": subject,
+            "assignment": current,
+            "form": form,
+            "readonly": form is None,
+            "blocked": blocked,
+            "ended": assignments.ended_assignments(subject),
+            "title": _("End the cohort assignment"),
+        },
+        status=400 if form is not None and form.is_bound else 200,
+    )

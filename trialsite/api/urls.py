@@ -182,3 +182,15 @@ urlpatterns += [
         name="subject-efficacy-rcl",
     ),
 ]
+urlpatterns += [
+    path(
+        "v1/studies/<int:study_id>/escalation/what-if/",
+        escalation_api.EscalationWhatIfApi.as_view(),
+        name="escalation-what-if",
+    ),
+    path(
+        "v1/subjects/<int:pk>/assignment/end/",
+        dosing_api.SubjectAssignmentEndApi.as_view(),
+        name="subject-assignment-end",
+    ),
+]
