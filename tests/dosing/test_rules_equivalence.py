@@ -4,7 +4,8 @@
 quadratic in the subjects per level). A wrong escalation decision is the worst bug this product
 can have, so the change must not alter a single output: this file runs ``recommend`` and
 ``escalation_trace`` of both engines (the old one frozen in ``tests/dosing/reference_engine.py``)
-on generated outcome histories and requires equal results — actions, levels, slots, codes,
+(and ``escalation_history``, the hook's one-replay form of the two) on generated outcome
+histories and requires equal results — actions, levels, slots, codes,
 reason sentences, phase, MTD, every level tally and every deviation message, and the same
 ValueError text when ``strict=True`` refuses a history.
 
@@ -24,13 +25,14 @@ from __future__ import annotations
 
 import itertools
 import random
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dosing import rules
-from dosing.rules import EscalationDesign, SubjectOutcome, format_outcomes
+from dosing.rules import EscalationDesign, SubjectOutcome, TraceStep, format_outcomes
 from tests.dosing import reference_engine as reference
 
 BOOLEANS = (
@@ -146,13 +148,31 @@ def both(function: str, design: EscalationDesign, outcomes: list[SubjectOutcome]
     return results
 
 
+def bare(steps: list[TraceStep]) -> list[TraceStep]:
+    """The trace as ``escalation_history`` gives it: each step's decision without the tallies
+    and the deviations so far."""
+    return [
+        replace(step, recommendation=replace(step.recommendation, levels=(), deviations=()))
+        for step in steps
+    ]
+
+
 def assert_same(design: EscalationDesign, outcomes: list[SubjectOutcome]) -> None:
     label = f"{design} {format_outcomes(outcomes)!r}"
     for strict in (False, True):
         new, old = both("escalation_trace", design, outcomes, strict)
         assert new == old, label
+        trace = old
         new, old = both("recommend", design, outcomes, strict)
         assert new == old, label
+        try:
+            history = rules.escalation_history(design, outcomes, strict=strict)
+        except ValueError as exc:
+            history = ("ValueError", str(exc))
+        if isinstance(old, tuple):
+            assert history == old, label
+        else:
+            assert history == (old, bare(trace)), label
 
 
 def designs_sample(seed: int, count: int) -> list[EscalationDesign]:
