@@ -1,22 +1,27 @@
-"""Benchmark: the ``escalation`` recompute hook at 40 and at 4,000 subjects (issue 12 "Speed").
+"""Benchmark: the ``escalation`` recompute hook at 40 to 16,000 subjects (issue 12 "Speed").
 
 Run (an empty database: PostgreSQL refuses to truncate the append-only audit tables):
   psql -h 127.0.0.1 -U postgres -c "create database trialsite_bench owner trialsite"
   DATABASE_URL=postgres://trialsite:trialsite@127.0.0.1:5432/trialsite_bench \
-    .venv/bin/python -m bench.escalation [subjects]
-It migrates that database, builds a demo study with the subjects assigned and evaluated (through
+    .venv/bin/python -m bench.escalation [--runs N] [--reference] [subjects ...]
+Sizes default to 40 and 4000. For each size it builds (once: a later run reuses it) a study of
+its own with that many subjects assigned and evaluated over DL1-DL3 (through
 ``tests/dosing/escalation_data.seed_history``: the records core, audited), then times the hook
-(read the inputs, run the engine, store the state) and counts its queries, for the first 40
-subjects and for all. Not run by CI. Figures: docs/rules/escalation.md "Speed".
+(read the inputs, run the engine, store the state) ``--runs`` times (default 7) and prints the
+median and its query count. ``--reference`` also times the hook with the engine as it was before
+the linear replay (``tests/dosing/reference_engine.py``), for the before/after figures.
+``--engine`` times ``escalation_trace`` alone on the same histories (no database work).
+Not run by CI. Figures: docs/rules/escalation.md "Speed", docs/architecture.md §8b.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import datetime as dt
 import logging
 import os
 import statistics
-import sys
 import time
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trialsite.settings")
@@ -30,19 +35,68 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from dosing import escalation  # noqa: E402
+from dosing import escalation, rules  # noqa: E402
 from dosing.models import CohortAssignment  # noqa: E402
 from dosing.rules import SubjectOutcome  # noqa: E402
+from tests.dosing import reference_engine  # noqa: E402
 from tests.dosing.escalation_data import seed_history  # noqa: E402
-from trialsite.studies.demo import seed_study, seed_users  # noqa: E402
+from trialsite.studies import services as study_services  # noqa: E402
+from trialsite.studies.demo import DEMO_SITE_CODE, seed_study, seed_users  # noqa: E402
 from trialsite.studies.models import Study  # noqa: E402
 
 
-def time_hook(study, runs: int = 5) -> tuple[float, int]:
+def history(subjects: int) -> list[SubjectOutcome]:
+    """DL1-DL3 in turn, a DLT every 7th subject (off protocol: the engine lists deviations)."""
+    return [SubjectOutcome(1 + (i % 3), dlt=(i % 7 == 0)) for i in range(subjects)]
+
+
+def bench_study(template: Study, subjects: int):
+    """The study of this size (built on first use, with the demo study's settings), its site."""
+    protocol = f"BENCH-{subjects}"
+    study = Study.objects.filter(protocol_number=protocol).first()
+    if study is None:
+        study = study_services.create_study(
+            actor=None,
+            protocol_number=protocol,
+            nct_id=f"NCT9{subjects:07d}",  # unique per study; not a registered trial
+            title=f"{template.title} (benchmark, {subjects} subjects)",
+            short_title=f"Benchmark {subjects}",
+            phase=template.phase,
+            design=template.design,
+            status=Study.Status.RECRUITING,
+            settings_document={"dosing": {"atd_levels": 2}},
+        )
+    site = study.sites.filter(code=DEMO_SITE_CODE).first()
+    if site is None:
+        site = study_services.add_site(study, code=DEMO_SITE_CODE, name="Benchmark site")
+    return study, site
+
+
+def reference_history(design, outcomes, *, strict=True):
+    """What the hook computed before the linear replay: the old engine's full trace, whose
+    last step is the recommendation (``compute_state`` as it was)."""
+    steps = reference_engine.escalation_trace(design, outcomes, strict=strict)
+    if steps:
+        return steps[-1].recommendation, steps
+    return reference_engine.recommend(design, [], strict=strict), steps
+
+
+@contextlib.contextmanager
+def reference_rules():
+    """Run the hook on the engine as it was before the linear replay (the frozen reference)."""
+    saved = rules.escalation_history
+    rules.escalation_history = reference_history
+    try:
+        yield
+    finally:
+        rules.escalation_history = saved
+
+
+def time_hook(study, runs: int) -> tuple[float, int]:
     times, queries = [], 0
     for _ in range(runs):
         study = Study.objects.get(pk=study.pk)
-        reset_queries()
+        reset_queries()  # the seeding filled the query log
         with CaptureQueriesContext(connection) as captured:
             t0 = time.perf_counter()
             escalation.recompute(study, study.data_version + 1)  # newer: the upsert writes
@@ -51,26 +105,59 @@ def time_hook(study, runs: int = 5) -> tuple[float, int]:
     return statistics.median(times), queries
 
 
-def main(subjects: int) -> None:
+def time_engine(trace, design, outcomes, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        trace(design, outcomes, strict=False)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("subjects", nargs="*", type=int, default=[40, 4000])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--reference", action="store_true", help="also time the old engine")
+    parser.add_argument("--engine", action="store_true", help="also time the engine alone")
+    args = parser.parse_args(argv)
     logging.disable(logging.INFO)
     call_command("migrate", verbosity=0)
-    study, site = seed_study()
-    users = seed_users(study, site, "bench-password-123")
-    history = [SubjectOutcome(1 + (i % 3), dlt=(i % 7 == 0)) for i in range(subjects)]
-    t0 = time.perf_counter()
+    demo, demo_site = seed_study()
+    users = seed_users(demo, demo_site, "bench-password-123")
     coordinator = users["coordinator"]
-    with transaction.atomic():  # one recompute on commit, not one per save
-        seed_history(site, coordinator, history[:40], start=dt.date(2025, 1, 1), per_day=20)
-    small = time_hook(study)
-    with transaction.atomic():
-        seed_history(site, coordinator, history[40:], start=dt.date(2025, 1, 5), per_day=20)
-    built = time.perf_counter() - t0
-    large = time_hook(study)
-    print(f"database: {connection.vendor}; assigned subjects: {CohortAssignment.objects.count()}")
-    print(f"built in {built:.0f} s")
-    print(f"hook at 40 subjects: median {1000 * small[0]:.1f} ms, {small[1]} queries")
-    print(f"hook at {subjects} subjects: median {1000 * large[0]:.1f} ms, {large[1]} queries")
+    print(f"database: {connection.vendor}; median of {args.runs} runs; load {os.getloadavg()}")
+    for subjects in args.subjects:
+        study, site = bench_study(demo, subjects)
+        have = CohortAssignment.objects.filter(study=study, is_active=True).count()
+        if have < subjects:
+            t0 = time.perf_counter()
+            with transaction.atomic():  # one recompute on commit, not one per save
+                seed_history(
+                    site,
+                    coordinator,
+                    history(subjects)[have:],
+                    start=dt.date(2025, 1, 1),
+                    per_day=20,
+                )
+            print(f"built {subjects - have} subjects in {time.perf_counter() - t0:.0f} s")
+        median, queries = time_hook(study, args.runs)
+        line = f"hook at {subjects} subjects: median {1000 * median:.1f} ms, {queries} queries"
+        if args.reference:
+            with reference_rules():
+                old, old_queries = time_hook(study, args.runs)
+            line += f"; reference engine {1000 * old:.1f} ms, {old_queries} queries"
+        print(line, flush=True)
+        if args.engine:
+            design = escalation.study_design(study).design
+            outcomes = [row.outcome for row in escalation.escalation_inputs(study)]
+            new = time_engine(rules.escalation_trace, design, outcomes, args.runs)
+            line = f"  engine alone at {subjects}: escalation_trace {1000 * new:.1f} ms"
+            if args.reference:
+                old = time_engine(reference_engine.escalation_trace, design, outcomes, args.runs)
+                line += f"; reference {1000 * old:.1f} ms"
+            print(line, flush=True)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 4000)
+    main()

@@ -180,10 +180,10 @@ def compute_state(study, rows: list[SubjectRow]) -> dict:
     if design.design is None:
         return {"error": design.error or "The escalation design is not configured."}
     outcomes = [row.outcome for row in rows]
-    # The last step of the trace is recommend(all subjects) (escalation_trace's contract): one
-    # replay of the history instead of two.
-    steps = rules.escalation_trace(design.design, outcomes, strict=False)
-    rec = steps[-1].recommendation if steps else rules.recommend(design.design, [], strict=False)
+    # One replay gives recommend(all subjects) and each step's decision (escalation_history);
+    # the trace stores only the decisions, not escalation_trace's per-step tallies and running
+    # lists of deviations (quadratic in an off-protocol history).
+    rec, steps = rules.escalation_history(design.design, outcomes, strict=False)
     current = rows[-1].dose_level if rows else None
     return {
         "action": rec.action,
