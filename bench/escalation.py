@@ -34,12 +34,17 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
-from dosing import escalation, rules  # noqa: E402
-from dosing.models import CohortAssignment  # noqa: E402
+from dosing import escalation, rules, services  # noqa: E402
+from dosing.models import CohortAssignment, DoseLevel  # noqa: E402
 from dosing.rules import SubjectOutcome  # noqa: E402
+from enrollment.models import Subject  # noqa: E402
+from safety.models import DLTEvaluation  # noqa: E402
 from tests.dosing import reference_engine  # noqa: E402
-from tests.dosing.escalation_data import seed_history  # noqa: E402
+from tests.dosing.escalation_data import _status, seed_history  # noqa: E402
+from trialsite import clock  # noqa: E402
+from trialsite.records.models import RecordStatus  # noqa: E402
 from trialsite.studies import services as study_services  # noqa: E402
 from trialsite.studies.demo import DEMO_SITE_CODE, seed_study, seed_users  # noqa: E402
 from trialsite.studies.models import Study  # noqa: E402
@@ -70,6 +75,70 @@ def bench_study(template: Study, subjects: int):
     if site is None:
         site = study_services.add_site(study, code=DEMO_SITE_CODE, name="Benchmark site")
     return study, site
+
+
+def bulk_history(site, coordinator, outcomes, *, start: dt.date, per_day: int) -> None:
+    """The rows ``seed_history`` writes that the hook reads (subject, assignment, stored DLT
+    evaluation), inserted in bulk: no audit trail, visits or eligibility. Only for sizes the
+    records core cannot build in time on a shared machine (about 0.3 s a subject)."""
+    study = site.study
+    services.dose_levels(study)
+    levels = {lv.level: lv for lv in DoseLevel.objects.filter(study=study)}
+    now = clock.now()
+    book = {"study": study, "status": RecordStatus.SUBMITTED, "version": 1, "created_at": now}
+    book |= {"created_by": coordinator, "updated_at": now, "updated_by": coordinator}
+    first = Subject.objects.filter(site=site).count() + 1
+    subjects = Subject.objects.bulk_create(
+        [
+            Subject(
+                site=site,
+                screening_sequence=first + i,
+                screening_number=f"{site.code}-S-{first + i:05d}",
+                initials="ESC",
+                sex="F" if i % 2 else "M",
+                birth_date=dt.date(1970, 1, 1),
+                birth_year=1970,
+                screening_date=start + dt.timedelta(days=2 * (i // per_day) - 30),
+                **book,
+            )
+            for i in range(len(outcomes))
+        ],
+        batch_size=1000,
+    )
+    assignments, evaluations = [], []
+    for i, (subject, outcome) in enumerate(zip(subjects, outcomes, strict=True)):
+        day0 = start + dt.timedelta(days=2 * (i // per_day))
+        assigned = dt.datetime.combine(day0 - dt.timedelta(days=20), dt.time(9, i % 60))
+        assignments.append(
+            CohortAssignment(
+                subject=subject,
+                visit=None,
+                dose_level=levels[outcome.dose_level],
+                phase="3+3",
+                cohort_number=1,
+                assigned_at=timezone.make_aware(assigned),
+                assigned_by=coordinator,
+                **book,
+            )
+        )
+        evaluations.append(
+            DLTEvaluation(
+                subject=subject,
+                visit=None,
+                dlt_status=_status(outcome),
+                dlt=outcome.dlt,
+                evaluable=outcome.evaluable,
+                max_related_grade=outcome.max_related_grade,
+                window_start=day0,
+                window_end_day=28,
+                closes_on_day=28,
+                as_of_day=28,
+                as_of_date=day0 + dt.timedelta(days=28),
+                **book,
+            )
+        )
+    CohortAssignment.objects.bulk_create(assignments, batch_size=1000)
+    DLTEvaluation.objects.bulk_create(evaluations, batch_size=1000)
 
 
 def reference_history(design, outcomes, *, strict=True):
@@ -120,6 +189,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--reference", action="store_true", help="also time the old engine")
     parser.add_argument("--engine", action="store_true", help="also time the engine alone")
+    parser.add_argument(
+        "--bulk-from", type=int, default=10**9, help="insert studies this large in bulk"
+    )
     args = parser.parse_args(argv)
     logging.disable(logging.INFO)
     call_command("migrate", verbosity=0)
@@ -132,15 +204,17 @@ def main(argv: list[str] | None = None) -> None:
         have = CohortAssignment.objects.filter(study=study, is_active=True).count()
         if have < subjects:
             t0 = time.perf_counter()
+            seed = bulk_history if subjects >= args.bulk_from else seed_history
             with transaction.atomic():  # one recompute on commit, not one per save
-                seed_history(
+                seed(
                     site,
                     coordinator,
                     history(subjects)[have:],
                     start=dt.date(2025, 1, 1),
                     per_day=20,
                 )
-            print(f"built {subjects - have} subjects in {time.perf_counter() - t0:.0f} s")
+            how = "in bulk" if seed is bulk_history else "through the records core"
+            print(f"built {subjects - have} subjects {how} in {time.perf_counter() - t0:.0f} s")
         median, queries = time_hook(study, args.runs)
         line = f"hook at {subjects} subjects: median {1000 * median:.1f} ms, {queries} queries"
         if args.reference:

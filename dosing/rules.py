@@ -16,6 +16,14 @@ rules allowed at that moment (from the outcomes of the subjects before it, as th
 and, by default, refuses a history that contradicts the design (``strict=True``). The
 recommendation after the last subject is the answer.
 
+The replay is linear in the subjects: ``_Trial`` keeps running counts per level (places as
+counts, only the first cohort's statuses kept) and each state is a snapshot of a few numbers
+per level, rebuilt only for the level that changed (issue 12 "Speed"; before, every state copied
+every level's list of places, quadratic in the subjects per level). ``escalation_history`` gives
+``recommend`` and each step's decision from one replay without ``escalation_trace``'s running
+list of deviations per step. ``tests/dosing/test_rules_equivalence.py`` holds the result equal
+to the previous engine (``tests/dosing/reference_engine.py``) on thousands of histories.
+
 Readings chosen where RULES.md leaves room (a named setting where reasonable people differ):
 
 * Places. Cohorts are blocks of ``cohort_size`` (3) places at a level. A subject holds a place
