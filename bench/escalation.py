@@ -10,7 +10,11 @@ its own with that many subjects assigned and evaluated over DL1-DL3 (through
 (read the inputs, run the engine, store the state) ``--runs`` times (default 7) and prints the
 median and its query count. ``--reference`` also times the hook with the engine as it was before
 the linear replay (``tests/dosing/reference_engine.py``), for the before/after figures.
-``--engine`` times ``escalation_trace`` alone on the same histories (no database work).
+``--engine`` times the engine alone on the same histories (no database work):
+``escalation_history`` (what the hook calls) and ``escalation_trace``. ``--bulk-from N`` inserts
+the studies of N subjects or more in bulk (the rows the hook reads, without their audit trail):
+the records core builds about 3 subjects a second on the shared machine. Each figure is printed
+as wall-clock and as CPU time of this process, with the load average.
 Not run by CI. Figures: docs/rules/escalation.md "Speed", docs/architecture.md §8b.
 """
 
@@ -161,26 +165,35 @@ def reference_rules():
         rules.escalation_history = saved
 
 
-def time_hook(study, runs: int) -> tuple[float, int]:
-    times, queries = [], 0
+def time_hook(study, runs: int) -> tuple[float, float, int]:
+    """Median wall-clock and CPU seconds of this process (PostgreSQL's work is in its own
+    process: on a machine with more runnable processes than cores, the wall-clock time is
+    mostly waiting for a core), and the query count."""
+    times, cpu, queries = [], [], 0
     for _ in range(runs):
         study = Study.objects.get(pk=study.pk)
         reset_queries()  # the seeding filled the query log
         with CaptureQueriesContext(connection) as captured:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             escalation.recompute(study, study.data_version + 1)  # newer: the upsert writes
             times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
         queries = len(captured)
-    return statistics.median(times), queries
+    return statistics.median(times), statistics.median(cpu), queries
 
 
-def time_engine(trace, design, outcomes, runs: int) -> float:
-    times = []
+def time_engine(function, design, outcomes, runs: int) -> tuple[float, float]:
+    times, cpu = [], []
     for _ in range(runs):
-        t0 = time.perf_counter()
-        trace(design, outcomes, strict=False)
+        t0, c0 = time.perf_counter(), time.process_time()
+        function(design, outcomes, strict=False)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        cpu.append(time.process_time() - c0)
+    return statistics.median(times), statistics.median(cpu)
+
+
+def ms(seconds: tuple[float, float]) -> str:
+    return f"{1000 * seconds[0]:.1f} ms (CPU {1000 * seconds[1]:.1f} ms)"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -215,21 +228,22 @@ def main(argv: list[str] | None = None) -> None:
                 )
             how = "in bulk" if seed is bulk_history else "through the records core"
             print(f"built {subjects - have} subjects {how} in {time.perf_counter() - t0:.0f} s")
-        median, queries = time_hook(study, args.runs)
-        line = f"hook at {subjects} subjects: median {1000 * median:.1f} ms, {queries} queries"
+        *hook, queries = time_hook(study, args.runs)
+        line = f"hook at {subjects} subjects: median {ms(hook)}, {queries} queries"
         if args.reference:
             with reference_rules():
-                old, old_queries = time_hook(study, args.runs)
-            line += f"; reference engine {1000 * old:.1f} ms, {old_queries} queries"
-        print(line, flush=True)
+                *old, old_queries = time_hook(study, args.runs)
+            line += f"; reference engine {ms(old)}, {old_queries} queries"
+        print(line, f"[load {os.getloadavg()[0]:.1f}]", flush=True)
         if args.engine:
             design = escalation.study_design(study).design
             outcomes = [row.outcome for row in escalation.escalation_inputs(study)]
-            new = time_engine(rules.escalation_trace, design, outcomes, args.runs)
-            line = f"  engine alone at {subjects}: escalation_trace {1000 * new:.1f} ms"
+            replay = ms(time_engine(rules.escalation_history, design, outcomes, args.runs))
+            trace = ms(time_engine(rules.escalation_trace, design, outcomes, args.runs))
+            line = f"  engine alone: escalation_history {replay}, escalation_trace {trace}"
             if args.reference:
                 old = time_engine(reference_engine.escalation_trace, design, outcomes, args.runs)
-                line += f"; reference {1000 * old:.1f} ms"
+                line += f"; reference escalation_trace {ms(old)}"
             print(line, flush=True)
 
 
