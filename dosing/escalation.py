@@ -3,9 +3,11 @@
 ``escalation_inputs(study)`` is the selector (DESIGN.md §3): the active cohort assignments in
 enrollment order, each subject's infusion and DLT outcome, in three queries whatever the number
 of subjects — the assignments with their subjects and levels, the infusion dates, and
-``safety.selectors.dlt_outcomes`` (the stored DLT evaluations, one query). ``compute_state``
-runs ``dosing.rules.recommend`` / ``escalation_trace`` on them (the engine is the only place the
-escalation rules live, RULES.md §4) and ``store_state`` stores the result as the study's
+``safety.selectors.dlt_outcomes`` (the stored DLT evaluations, one query), read as plain values
+(no model instances). ``compute_state`` runs ``dosing.rules.escalation_history`` on them — the
+recommendation and each step's decision from one linear replay (the engine is the only place the
+escalation rules live, RULES.md §4; issue 12 "Speed": 4,000 subjects well under 0.5 s, figures
+in docs/architecture.md §8b) — and ``store_state`` stores the result as the study's
 ``EscalationState`` through ``store_snapshot``, so a run on older data never replaces a newer
 one. The ``escalation`` recompute hook (``dosing.recompute_hooks``) calls the two.
 
@@ -29,16 +31,18 @@ from trialsite import clock
 from trialsite.records.snapshots import store_snapshot
 
 DEFAULT_DLT_WINDOW_DAYS = 28
-#: The columns the selector reads (the hook must stay fast at thousands of subjects).
+#: The columns the selector reads, as plain values (the hook must stay fast at thousands of
+#: subjects: no model instances, ``str(subject)`` is ``Subject.__str__`` on two of them).
 INPUT_COLUMNS = (
-    "assigned_at",
-    "phase",
-    "cohort_number",
-    "subject__screening_number",
+    "subject_id",
     "subject__subject_number",
+    "subject__screening_number",
     "subject__site_id",
     "subject__day0",
     "dose_level__level",
+    "phase",
+    "cohort_number",
+    "assigned_at",
 )
 
 
@@ -69,44 +73,58 @@ def escalation_inputs(study, *, today: dt.date | None = None) -> list[SubjectRow
     today = today or clock.today()
     assignments = list(
         CohortAssignment.objects.filter(study=study, is_active=True)
-        .select_related("subject", "dose_level")
-        .only(*INPUT_COLUMNS)
         .order_by("assigned_at", "pk")
+        .values_list(*INPUT_COLUMNS)
     )
     infused = dict(Infusion.objects.filter(study=study).values_list("subject_id", "infusion_start"))
     dlt = safety_selectors.dlt_outcomes(study, today=today)
-    window = _window_days(study)
+    window = dt.timedelta(days=_window_days(study))
+    # Equal outcomes are one shared object (SubjectOutcome is frozen): thousands of subjects
+    # take a handful of distinct values, each built and checked once.
+    made: dict[tuple, rules.SubjectOutcome] = {}
+    localdate = timezone.localdate
     rows = []
-    for assignment in assignments:
-        subject = assignment.subject
-        level = assignment.dose_level.level
-        found = dlt.get(subject.pk)
+    for (
+        subject_id,
+        subject_number,
+        screening_number,
+        site_id,
+        day0,
+        level,
+        phase,
+        cohort,
+        assigned_at,
+    ) in assignments:
+        found = dlt.get(subject_id)
         if found is not None:
-            outcome = rules.SubjectOutcome(
-                dose_level=level,
-                dlt=found.dlt,
-                max_related_grade=int(found.max_related_grade or 0),
-                evaluable=bool(found.evaluable) or found.dlt is True,
+            key = (
+                level,
+                found.dlt,
+                int(found.max_related_grade or 0),
+                bool(found.evaluable) or found.dlt is True,
             )
             days_left = found.window_days_left if found.dlt is None else 0
         else:
-            outcome = rules.SubjectOutcome(dose_level=level, dlt=None)
+            key = (level, None, 0, True)
             days_left = None
-            if subject.day0 is not None:
-                days_left = max(0, (subject.day0 + dt.timedelta(days=window) - today).days)
-        start = infused.get(subject.pk)
+            if day0 is not None:
+                days_left = max(0, (day0 + window - today).days)
+        outcome = made.get(key)
+        if outcome is None:
+            outcome = made[key] = rules.SubjectOutcome(*key)
+        start = infused.get(subject_id)
         rows.append(
             SubjectRow(
-                subject_id=subject.pk,
-                subject=str(subject),
-                site_id=subject.site_id,
+                subject_id=subject_id,
+                subject=subject_number or screening_number,  # Subject.__str__
+                site_id=site_id,
                 dose_level=level,
-                phase=assignment.phase,
-                cohort=assignment.cohort_number,
-                assigned_on=timezone.localdate(assignment.assigned_at).isoformat(),
-                infused_on=timezone.localdate(start).isoformat() if start else None,
+                phase=phase,
+                cohort=cohort,
+                assigned_on=localdate(assigned_at).isoformat(),
+                infused_on=localdate(start).isoformat() if start else None,
                 status=outcome.status,
-                days_left=days_left if start or subject.day0 else None,
+                days_left=days_left if start or day0 else None,
                 outcome=outcome,
             )
         )
@@ -180,10 +198,10 @@ def compute_state(study, rows: list[SubjectRow]) -> dict:
     if design.design is None:
         return {"error": design.error or "The escalation design is not configured."}
     outcomes = [row.outcome for row in rows]
-    # The last step of the trace is recommend(all subjects) (escalation_trace's contract): one
-    # replay of the history instead of two.
-    steps = rules.escalation_trace(design.design, outcomes, strict=False)
-    rec = steps[-1].recommendation if steps else rules.recommend(design.design, [], strict=False)
+    # One replay gives recommend(all subjects) and each step's decision (escalation_history);
+    # the trace stores only the decisions, not escalation_trace's per-step tallies and running
+    # lists of deviations (quadratic in an off-protocol history).
+    rec, steps = rules.escalation_history(design.design, outcomes, strict=False)
     current = rows[-1].dose_level if rows else None
     return {
         "action": rec.action,

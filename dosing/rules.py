@@ -16,6 +16,14 @@ rules allowed at that moment (from the outcomes of the subjects before it, as th
 and, by default, refuses a history that contradicts the design (``strict=True``). The
 recommendation after the last subject is the answer.
 
+The replay is linear in the subjects: ``_Trial`` keeps running counts per level (places as
+counts, only the first cohort's statuses kept) and each state is a snapshot of a few numbers
+per level, rebuilt only for the level that changed (issue 12 "Speed"; before, every state copied
+every level's list of places, quadratic in the subjects per level). ``escalation_history`` gives
+``recommend`` and each step's decision from one replay without ``escalation_trace``'s running
+list of deviations per step. ``tests/dosing/test_rules_equivalence.py`` holds the result equal
+to the previous engine (``tests/dosing/reference_engine.py``) on thousands of histories.
+
 Readings chosen where RULES.md leaves room (a named setting where reasonable people differ):
 
 * Places. Cohorts are blocks of ``cohort_size`` (3) places at a level. A subject holds a place
@@ -116,6 +124,7 @@ __all__ = [
     "cells_to_infuse",
     "dose_deviation_pct",
     "dose_per_kg",
+    "escalation_history",
     "escalation_trace",
     "format_outcomes",
     "lymphodepletion_dose_mg",
@@ -556,10 +565,19 @@ class _Trigger:
 
 @dataclass
 class _Level:
-    """Working counts of one level (mutable while the state is built)."""
+    """Counts of one level: running totals while the replay adds subjects, then a snapshot.
+
+    The places are kept as counts, not as a list of statuses: ``first`` holds the statuses of
+    the first ``cohort_size`` places only (all the first-cohort rule reads), so adding a subject
+    and taking a state's snapshot cost the same at the 3,000th subject of a level as at the
+    first (issue 12 "Speed"; before, every state copied every level's list of places).
+    """
 
     level: int
-    places: list[str] = field(default_factory=list)  # statuses of subjects holding a place
+    filled: int = 0  # places held (pending subjects included)
+    pending_places: int = 0  # places held by subjects still in the DLT window
+    dlt_places: int = 0  # places held by subjects with a DLT
+    first: list[str] = field(default_factory=list)  # statuses of the first cohort's places
     extra_dlts: int = 0  # DLTs of subjects that hold no place (non-counting ATD subjects)
     extra_pending: int = 0  # placeless subjects still in the window: their DLT would count
     atd_places: int = 0  # places held by ATD subjects
@@ -570,22 +588,35 @@ class _Level:
     not_evaluable: int = 0
     atd_subjects: int = 0
     exceeds: bool = False
+    shown_tally: LevelTally | None = field(default=None, repr=False, compare=False)
 
-    @property
-    def filled(self) -> int:
-        return len(self.places)
+    def tally(self) -> LevelTally:
+        """The public counts of this snapshot (built once: consecutive states share it)."""
+        if self.shown_tally is None:
+            self.shown_tally = LevelTally(
+                dose_level=self.level,
+                enrolled=self.enrolled,
+                evaluable=self.evaluable,
+                dlts=self.dlts,
+                pending=self.pending,
+                not_evaluable=self.not_evaluable,
+                atd_subjects=self.atd_subjects,
+                places=self.filled,
+                exceeds_mtd=self.exceeds,
+            )
+        return self.shown_tally
 
     @property
     def waiting(self) -> int:
-        return self.places.count("pending") + self.extra_pending
+        return self.pending_places + self.extra_pending
 
     @property
     def complete(self) -> int:
-        return self.filled - self.places.count("pending")
+        return self.filled - self.pending_places
 
     @property
     def dlt_count(self) -> int:
-        return self.extra_dlts + self.places.count("dlt")
+        return self.extra_dlts + self.dlt_places
 
     @property
     def shown(self) -> int:
@@ -601,6 +632,43 @@ class _Level:
         return text
 
 
+def _trigger_of(
+    design: EscalationDesign, outcome: SubjectOutcome, grade2_seen: int
+) -> tuple[_Trigger | None, int]:
+    """Whether this ATD subject ends the ATD phase, given the related grade-2 toxicities of the
+    ATD subjects before it; and the new count of those (see ``_find_trigger``)."""
+    where = _dl(outcome.dose_level)
+    if outcome.dlt is True:
+        return (
+            _Trigger(
+                outcome.dose_level, f"The ATD subject at {where} had a DLT, ending the ATD phase"
+            ),
+            grade2_seen,
+        )
+    if outcome.related_grade2:
+        grade2_seen += 1
+        grade = outcome.max_related_grade
+        if design.atd_trigger == "dlt_or_related_grade2":
+            return (
+                _Trigger(
+                    outcome.dose_level,
+                    f"The ATD subject at {where} had a related grade {grade} toxicity, ending the "
+                    f"ATD phase",
+                ),
+                grade2_seen,
+            )
+        if grade2_seen == 2:
+            return (
+                _Trigger(
+                    outcome.dose_level,
+                    f"The ATD subject at {where} is the second with a related grade >= 2 "
+                    f"toxicity, ending the ATD phase",
+                ),
+                grade2_seen,
+            )
+    return None, grade2_seen
+
+
 def _find_trigger(design: EscalationDesign, atd: Sequence[SubjectOutcome]) -> _Trigger | None:
     """The ATD subject whose toxicity ends the ATD phase (RULES.md §4.2; Simon et al. 1997).
 
@@ -608,29 +676,14 @@ def _find_trigger(design: EscalationDesign, atd: Sequence[SubjectOutcome]) -> _T
     the window. dlt_or_second_grade2: the first DLT, or the second subject with a related
     grade >= 2 toxicity that is not a DLT. A toxicity already recorded triggers even while its
     subject is still inside the window: the phase ends whatever the rest of the window shows.
+    The first trigger stays the trigger whatever later ATD subjects show, so the replay finds
+    it subject by subject (``_trigger_of``) instead of rescanning the ATD subjects.
     """
     grade2_seen = 0
     for outcome in atd:
-        where = _dl(outcome.dose_level)
-        if outcome.dlt is True:
-            return _Trigger(
-                outcome.dose_level, f"The ATD subject at {where} had a DLT, ending the ATD phase"
-            )
-        if outcome.related_grade2:
-            grade2_seen += 1
-            grade = outcome.max_related_grade
-            if design.atd_trigger == "dlt_or_related_grade2":
-                return _Trigger(
-                    outcome.dose_level,
-                    f"The ATD subject at {where} had a related grade {grade} toxicity, ending the "
-                    f"ATD phase",
-                )
-            if grade2_seen == 2:
-                return _Trigger(
-                    outcome.dose_level,
-                    f"The ATD subject at {where} is the second with a related grade >= 2 "
-                    f"toxicity, ending the ATD phase",
-                )
+        trigger, grade2_seen = _trigger_of(design, outcome, grade2_seen)
+        if trigger is not None:
+            return trigger
     return None
 
 
@@ -650,93 +703,133 @@ def _count(lv: _Level, status: str, design: EscalationDesign, *, atd: bool, plac
         if design.replace_non_evaluable:
             return
         status = "no_dlt"  # not replaced: keeps its place, counted without a DLT
-    lv.places.append(status)
+    lv.filled += 1
+    lv.pending_places += status == "pending"
+    lv.dlt_places += status == "dlt"
+    if len(lv.first) < design.cohort_size:
+        lv.first.append(status)
     lv.atd_places += atd
 
 
+def _combined(design: EscalationDesign, level: int, atd_counted: _Level, counted: _Level) -> _Level:
+    """A level's snapshot: its ATD subjects (who came first and hold the first places, or no
+    place) followed by its 3+3 subjects, with the "exceeds the MTD" rule applied."""
+    lv = _Level(
+        level,
+        filled=atd_counted.filled + counted.filled,
+        pending_places=atd_counted.pending_places + counted.pending_places,
+        dlt_places=atd_counted.dlt_places + counted.dlt_places,
+        extra_dlts=atd_counted.extra_dlts,
+        extra_pending=atd_counted.extra_pending,
+        atd_places=atd_counted.atd_places,
+        enrolled=atd_counted.enrolled + counted.enrolled,
+        evaluable=atd_counted.evaluable + counted.evaluable,
+        dlts=atd_counted.dlts + counted.dlts,
+        pending=atd_counted.pending + counted.pending,
+        not_evaluable=atd_counted.not_evaluable + counted.not_evaluable,
+        atd_subjects=atd_counted.atd_subjects,
+    )
+    first_places = (atd_counted.first + counted.first)[: design.cohort_size]
+    first_cohort = lv.extra_dlts + first_places.count("dlt")
+    lv.exceeds = first_cohort >= 2 or lv.dlt_count > design.mtd_max_dlt_of_6
+    return lv
+
+
 class _Trial:
-    """The subjects replayed so far: ATD subjects, and running counts of the 3+3 subjects."""
+    """The subjects replayed so far, as running counts (constant work per subject).
+
+    ATD subjects are counted twice per level, as holding a place and as holding none: which
+    applies depends on where the 3+3 phase starts (the trigger level, or the top dose), which a
+    later ATD subject can still change. ``state()`` picks the right one per level and combines
+    it with the level's 3+3 counts; a level's snapshot is rebuilt only when a subject was added
+    to it or its ATD reading changed, otherwise the previous state's (unchanged) one is reused.
+    """
 
     def __init__(self, design: EscalationDesign) -> None:
         self.design = design
-        self.atd: list[SubjectOutcome] = []
-        self.main = {lv: _Level(lv) for lv in range(design.lowest_level, design.num_levels + 1)}
+        levels = range(design.lowest_level, design.num_levels + 1)
+        self.main = {lv: _Level(lv) for lv in levels}  # 3+3 subjects
+        self.atd_place = {lv: _Level(lv) for lv in levels}  # ATD subjects holding a place
+        self.atd_placeless = {lv: _Level(lv) for lv in levels}  # ATD subjects holding none
+        self.changes = dict.fromkeys(levels, 0)  # subjects added per level
+        self.atd_count = 0
+        self.atd_last: SubjectOutcome | None = None
+        self.atd_grade2 = False  # any ATD subject with a related grade >= 2 (non-DLT) toxicity
+        self.atd_at_top = False  # any ATD subject at the top dose
+        self.grade2_seen = 0
+        self.trigger: _Trigger | None = None
         self.last_main_level: int | None = None
         self.last: tuple[int, bool] | None = None  # (level, atd) of the last subject
+        self.snapshots: dict[int, tuple[tuple[int, bool], _Level]] = {}
 
     def add(self, outcome: SubjectOutcome, *, atd: bool) -> None:
+        level = outcome.dose_level
         if atd:
-            self.atd.append(outcome)
+            status = outcome.status
+            _count(self.atd_place[level], status, self.design, atd=True, place=True)
+            _count(self.atd_placeless[level], status, self.design, atd=True, place=False)
+            self.atd_count += 1
+            self.atd_last = outcome
+            self.atd_grade2 = self.atd_grade2 or outcome.related_grade2
+            self.atd_at_top = self.atd_at_top or level == self.design.num_levels
+            if self.design.atd_levels and self.trigger is None:
+                self.trigger, self.grade2_seen = _trigger_of(self.design, outcome, self.grade2_seen)
         else:
-            _count(
-                self.main[outcome.dose_level], outcome.status, self.design, atd=False, place=True
-            )
-            self.last_main_level = outcome.dose_level
-        self.last = (outcome.dose_level, atd)
+            _count(self.main[level], outcome.status, self.design, atd=False, place=True)
+            self.last_main_level = level
+        self.changes[level] += 1
+        self.last = (level, atd)
 
     def state(self) -> _State:
-        return _State(self.design, self.atd, self.main, self.last_main_level)
-
-
-class _State:
-    """Counts and phase of a trial after some subjects, and the decision rules over them."""
-
-    def __init__(
-        self,
-        design: EscalationDesign,
-        atd: Sequence[SubjectOutcome],
-        main: dict[int, _Level],
-        last_main_level: int | None,
-    ) -> None:
-        self.design = design
-        self.top = design.num_levels
-        self.lowest = design.lowest_level
-        self.atd = tuple(atd)  # a snapshot: the replay keeps appending to its list
-        self.last_main_level = last_main_level
-        self.trigger = _find_trigger(design, atd) if design.atd_levels else None
+        design = self.design
         if self.trigger is not None:
             main_level: int | None = self.trigger.level
-        elif any(outcome.dose_level == self.top for outcome in atd):
-            main_level = self.top
+        elif self.atd_at_top:
+            main_level = design.num_levels
         else:
             main_level = None
         fill_counts = design.atd_deescalation_fill == "fill_to_6"
-        self.levels: dict[int, _Level] = {}
-        for level, counted in main.items():
-            lv = _Level(level)
-            for outcome in atd:  # ATD subjects came first: they hold the first places
-                if outcome.dose_level == level:
-                    place = design.atd_subject_counts if level == main_level else fill_counts
-                    _count(lv, outcome.status, design, atd=True, place=place)
-            lv.places.extend(counted.places)
-            lv.enrolled += counted.enrolled
-            lv.evaluable += counted.evaluable
-            lv.dlts += counted.dlts
-            lv.pending += counted.pending
-            lv.not_evaluable += counted.not_evaluable
-            first_cohort = lv.extra_dlts + lv.places[: design.cohort_size].count("dlt")
-            lv.exceeds = first_cohort >= 2 or lv.dlt_count > design.mtd_max_dlt_of_6
-            self.levels[level] = lv
-        exceeded = [lv.level for lv in self.levels.values() if lv.exceeds]
+        levels: dict[int, _Level] = {}
+        for level, counted in self.main.items():
+            place = design.atd_subject_counts if level == main_level else fill_counts
+            key = (self.changes[level], place)
+            known = self.snapshots.get(level)
+            if known is not None and known[0] == key:
+                levels[level] = known[1]
+                continue
+            atd_counted = self.atd_place[level] if place else self.atd_placeless[level]
+            lv = _combined(design, level, atd_counted, counted)
+            self.snapshots[level] = (key, lv)
+            levels[level] = lv
+        return _State(self, levels)
+
+
+class _State:
+    """Counts and phase of a trial after some subjects, and the decision rules over them.
+
+    A snapshot: the level counts are ``_Level`` objects nobody changes after ``_Trial.state``
+    built them (unchanged ones are shared between consecutive states), so the states of a
+    replay stay valid after it has moved on.
+    """
+
+    def __init__(self, trial: _Trial, levels: dict[int, _Level]) -> None:
+        design = trial.design
+        self.design = design
+        self.top = design.num_levels
+        self.lowest = design.lowest_level
+        self.atd_count = trial.atd_count
+        self.atd_last = trial.atd_last
+        self.atd_grade2 = trial.atd_grade2
+        self.last_main_level = trial.last_main_level
+        self.trigger = trial.trigger if design.atd_levels else None
+        self.levels = levels
+        exceeded = [lv.level for lv in levels.values() if lv.exceeds]
         self.ceiling = min(exceeded) if exceeded else None
 
     # -- results -------------------------------------------------------------------------
 
     def tallies(self) -> tuple[LevelTally, ...]:
-        return tuple(
-            LevelTally(
-                dose_level=lv.level,
-                enrolled=lv.enrolled,
-                evaluable=lv.evaluable,
-                dlts=lv.dlts,
-                pending=lv.pending,
-                not_evaluable=lv.not_evaluable,
-                atd_subjects=lv.atd_subjects,
-                places=lv.filled,
-                exceeds_mtd=lv.exceeds,
-            )
-            for lv in self.levels.values()
-        )
+        return tuple(lv.tally() for lv in self.levels.values())
 
     def _rec(
         self,
@@ -819,7 +912,7 @@ class _State:
     def _atd_step(self) -> Recommendation:
         """ATD phase, no trigger yet: one subject per level (RULES.md §4.2; Simon et al. 1997)."""
         design = self.design
-        if not self.atd:
+        if not self.atd_count:
             return self._rec(
                 "enroll",
                 1,
@@ -828,7 +921,7 @@ class _State:
                 slots=1,
                 phase="ATD",
             )
-        last = self.atd[-1]
+        last = self.atd_last
         level = last.dose_level
         where = _dl(level)
         status = last.status
@@ -851,9 +944,7 @@ class _State:
                 slots=1,
                 phase="ATD",
             )
-        if design.atd_trigger == "dlt_or_second_grade2" and any(
-            outcome.related_grade2 for outcome in self.atd
-        ):
+        if design.atd_trigger == "dlt_or_second_grade2" and self.atd_grade2:
             quiet = "without a DLT (one related grade >= 2 toxicity so far in the ATD phase)"
         else:
             quiet = "without a DLT or related grade >= 2 toxicity"
@@ -1022,7 +1113,7 @@ class _State:
             notes.append(f"{lv.waiting} still in the DLT window")
         note = f" ({'; '.join(notes)})" if notes else ""
         cohort = "second cohort" if lv.filled > size else "cohort"
-        if not cause and self.last_main_level is None and not self.atd:
+        if not cause and self.last_main_level is None and not self.atd_count:
             reason = f"No subjects enrolled yet: enrol the first cohort of {size} at {where}."
         elif cause and not lv.filled:
             reason = f"{cause}: enrol a cohort of {size} at {where}."
@@ -1175,11 +1266,13 @@ def escalation_trace(
     recs, deviations, states = _replay(design, outcomes, strict)
     steps: list[TraceStep] = []
     found: list[str] = []
+    so_far: tuple[str, ...] = ()
     for index, outcome in enumerate(outcomes):
         deviation = deviations[index]
         if deviation is not None:
             found.append(deviation)
-        rec = replace(recs[index + 1], levels=states[index + 1].tallies(), deviations=tuple(found))
+            so_far = tuple(found)  # a step without a deviation shares the previous tuple
+        rec = replace(recs[index + 1], levels=states[index + 1].tallies(), deviations=so_far)
         steps.append(
             TraceStep(
                 index=index,
@@ -1191,6 +1284,36 @@ def escalation_trace(
             )
         )
     return steps
+
+
+def escalation_history(
+    design: EscalationDesign, outcomes: Sequence[SubjectOutcome], *, strict: bool = True
+) -> tuple[Recommendation, list[TraceStep]]:
+    """``recommend`` and the decision after each subject, from one replay (the live state).
+
+    The first value equals ``recommend(design, outcomes, strict=strict)``. Step i equals
+    ``escalation_trace(design, outcomes, strict=strict)[i]`` except that its recommendation
+    carries only the decision: ``levels`` and ``deviations`` are empty (the subject's own
+    deviation is ``TraceStep.deviation``; the full list is on the first value). Why: in
+    ``escalation_trace`` each step holds every deviation so far, so an off-protocol history of n
+    subjects builds n tuples of up to n messages (quadratic; 64 MB at 4,000 subjects); the
+    escalation hook stores only the decisions of the steps (issue 12 "Speed").
+    """
+    recs, deviations, states = _replay(design, outcomes, strict)
+    found = tuple(d for d in deviations if d is not None)
+    final = replace(recs[-1], levels=states[-1].tallies(), deviations=found)
+    steps = [
+        TraceStep(
+            index=index,
+            subject=index + 1,
+            dose_level=outcome.dose_level,
+            letter=outcome_letter(outcome),
+            recommendation=recs[index + 1],
+            deviation=deviations[index],
+        )
+        for index, outcome in enumerate(outcomes)
+    ]
+    return final, steps
 
 
 # --------------------------------------------------------------------------------------------
