@@ -42,11 +42,14 @@ from dosing.models import CohortAssignment, DoseLevel
 from enrollment import services as enrollment
 from enrollment.demo import _screen
 from enrollment.models import EligibilityAssessment
+from safety.demo_crs import ICE, NASAL_CANNULA_2L, ROOM_AIR, TOCILIZUMAB
 from safety.demo_dlt import _term
 from safety.services import (
     adjudicate_dlt,
     close_dlt_windows,
     save_adverse_event,
+    save_crs_assessment,
+    save_icans_assessment,
     save_lab_panel,
 )
 from trialsite import clock
@@ -65,6 +68,26 @@ PLAN = [
     (60, 3, "3+3", 1, None),
     (8, 3, "3+3", 2, None),
 ]
+#: Daily CRS of each PLAN subject, by place: (study day, Tmax, other values). Grade 1 fevers
+#: in most; grade 2 (low-flow oxygen, tocilizumab) only in DL3's DLT subject, whose outcome is
+#: already a DLT: a related grade 2 in an ATD subject would change the escalation story.
+CRS_PLAN = {
+    0: [(2, "38.0", {}), (3, "37.0", {})],
+    2: [(1, "38.4", {}), (2, "38.1", {}), (3, "37.1", {})],
+    3: [(2, "38.2", {}), (3, "36.9", {})],
+    4: [(1, "38.5", {}), (2, "38.3", {}), (3, "37.0", {})],
+    5: [
+        (1, "38.3", {}),
+        (2, "39.0", {**NASAL_CANNULA_2L, **TOCILIZUMAB}),
+        (3, "37.2", {}),
+        (4, "36.8", {"episode_resolved": True}),
+    ],
+    6: [(1, "38.1", {}), (2, "37.0", {})],
+    7: [(1, "38.6", {}), (2, "38.4", {}), (3, "37.3", {})],
+}
+#: ICANS grade 1 (ICE 9) on Day 4 in DL3's DLT subject, gone (ICE 10) on Day 5.
+ICANS_PLAN = {5: [(4, (4, 3, 1, 1, 0)), (5, (4, 3, 1, 1, 1))]}
+
 #: Days from screening to Day 0 (confirmation +2, apheresis and assignment +3, release +17).
 SCREENING_TO_DAY0 = 24
 
@@ -73,7 +96,7 @@ def _on(day: dt.date, hour: int = 10) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, 0)))
 
 
-def _treat(site, users, *, rng, password, today, day0, level, phase, cohort, toxicity):
+def _treat(site, users, *, rng, password, today, day0, level, phase, cohort, toxicity, place):
     """One subject's course, a generator: it yields the moment of its next step and the
     scheduler (``_run``) resumes it with the clock frozen at that moment."""
     coordinator, investigator = users["coordinator"], users["investigator"]
@@ -166,6 +189,7 @@ def _treat(site, users, *, rng, password, today, day0, level, phase, cohort, tox
             "infusion_reaction": False,
         },
     )
+    yield from _crs_days(subject, coordinator, day0=day0, today=today, place=place)
     if toxicity is not None:
         yield from _toxicity(subject, users, password=password, day0=day0, toxicity=toxicity)
     # The Day 28 blood count: count recovery is assessed on it, so the window can close.
@@ -186,6 +210,25 @@ def _treat(site, users, *, rng, password, today, day0, level, phase, cohort, tox
             for code, value in (("ANC", "1.9"), ("PLT", "142"), ("HGB", "11.6"))
         ],
     )
+
+
+def _crs_days(subject, coordinator, *, day0, today, place):
+    """The subject's daily CRS and ICANS assessments (a generator, as ``_treat``), so the safety
+    dashboard's per-dose-level CRS/ICANS rows have real episodes; only days that have come."""
+    days = [(day, "crs", (tmax, extra)) for day, tmax, extra in CRS_PLAN.get(place, ())]
+    days += [(day, "icans", items) for day, items in ICANS_PLAN.get(place, ())]
+    for day, kind, data in sorted(days, key=lambda d: (d[0], d[1])):
+        on = day0 + dt.timedelta(days=day)
+        if on > today:
+            return
+        yield _on(on, 18)
+        if kind == "crs":
+            tmax, extra = data
+            values = {"assessment_date": on, "max_temperature_c": Decimal(tmax)}
+            save_crs_assessment(subject, actor=coordinator, values=values | ROOM_AIR | extra)
+        else:
+            values = {"assessment_date": on, **dict(zip(ICE, data, strict=True))}
+            save_icans_assessment(subject, actor=coordinator, values=values)
 
 
 def _toxicity(subject, users, *, password, day0, toxicity):
@@ -285,8 +328,9 @@ def seed(*, study, site, users, stdout) -> None:
             phase=phase,
             cohort=cohort,
             toxicity=toxicity,
+            place=place,
         )
-        for days_ago, level, phase, cohort, toxicity in PLAN
+        for place, (days_ago, level, phase, cohort, toxicity) in enumerate(PLAN)
     )
     close_dlt_windows(study)
     escalation.recompute(study, Study.objects.get(pk=study.pk).data_version)
