@@ -13,6 +13,7 @@ class EfficacyConfig(AppConfig):
             "efficacy", "Response and endpoint rules (docs/rules/efficacy.md)", rules
         )
         _register_response_crfs()
+        _register_dashboard()
 
 
 def _register_response_crfs() -> None:
@@ -35,3 +36,11 @@ def _register_response_crfs() -> None:
             "efficacy", "efficacy/_efficacy_section.html", views.efficacy_section, order=60
         )
     )
+
+
+def _register_dashboard() -> None:
+    """The efficacy dashboard in the navigation, for every role on the study."""
+    from efficacy import views_dashboard
+    from trialsite import navigation
+
+    navigation.register(views_dashboard.NAV_ITEM)

@@ -39,6 +39,7 @@ urlpatterns = [
     path("subjects/", include("dosing.urls")),
     path("subjects/", include("efficacy.urls")),
     path("escalation/", include("dosing.escalation_urls")),
+    path("efficacy/", include("efficacy.dashboard_urls")),
     path("dashboards/", include("trialsite.dashboards.urls")),
     path("", include("trialsite.records.urls")),
     path("api/", include("trialsite.api.urls")),
