@@ -243,6 +243,7 @@ def url_of(page: str, world: dict) -> str:
         "api:dosing-list": [world["study"].pk, param],
         "api:escalation": [world["study"].pk],
         "api:efficacy-endpoints": [world["study"].pk],
+        "efficacy-dashboard:csv": [param],
         "api:subject-dosing-crf": [world["treated"].pk, param],
         "api:subject-assignment": [world["treated"].pk],
         "safety:dlt-evaluation": [subject.pk],
