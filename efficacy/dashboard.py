@@ -266,10 +266,13 @@ class EfficacyBoard:
         curve = [(0, 1.0)] + [(s["time"], s["survival"]) for s in steps]
         lower = [(0, 1.0)] + [(s["time"], s["ci_lower"]) for s in steps]
         upper = [(0, 1.0)] + [(s["time"], s["ci_upper"]) for s in steps]
-        if steps and end > steps[-1]["time"]:
-            curve.append((end, steps[-1]["survival"]))
-            lower.append((end, steps[-1]["ci_lower"]))
-            upper.append((end, steps[-1]["ci_upper"]))
+        last = (
+            steps[-1] if steps else {"time": 0, "survival": 1.0, "ci_lower": 1.0, "ci_upper": 1.0}
+        )
+        if end > last["time"]:  # the curve runs on, flat, to the last follow-up
+            curve.append((end, last["survival"]))
+            lower.append((end, last["ci_lower"]))
+            upper.append((end, last["ci_upper"]))
         stepped = {"stepped": True, "pointRadius": 0, "fill": False, "spanGaps": True}
         ci = {**stepped, "borderDash": [4, 4], "borderWidth": 1}
         ticks = [(t, survival_at(steps, t)) for t in km["censor_times"]]
@@ -314,7 +317,8 @@ class EfficacyBoard:
             [(r["follow_up_days"], r["label"]) for r in rows],
             "#cbd5e0",
             kind="bar",
-            options={"barPercentage": 0.5},
+            # Drawn under the markers (Chart.js draws the lowest ``order`` on top).
+            options={"barPercentage": 0.5, "order": 2},
         )
         cr = [
             (resp["day"], r["label"])
@@ -329,20 +333,26 @@ class EfficacyBoard:
             if resp["category"] not in _CR_FAMILY
         ]
         markers = [
-            PointSeries(str(_("CR/CRh/CRi")), cr, "#2f855a", "scatter", {"pointStyle": "circle"}),
+            PointSeries(
+                str(_("CR/CRh/CRi")), cr, "#2f855a", "scatter", {"order": 1, "pointRadius": 5}
+            ),
             PointSeries(
                 str(_("Other response assessment")),
                 other,
-                "#a0aec0",
+                "#718096",
                 "scatter",
-                {"pointStyle": "circle"},
+                {"order": 1, "pointRadius": 5},
             ),
         ]
         for key, legend, colour, style in _SWIMMER_MARKERS:
             points = [(r[key], r["label"]) for r in rows if r[key] is not None]
             markers.append(
                 PointSeries(
-                    str(legend), points, colour, "scatter", {"pointStyle": style, "pointRadius": 6}
+                    str(legend),
+                    points,
+                    colour,
+                    "scatter",
+                    {"pointStyle": style, "pointRadius": 7, "order": 1},
                 )
             )
         return XYChart(
