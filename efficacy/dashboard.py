@@ -120,12 +120,18 @@ class EfficacyBoard:
     computed_at: dt.datetime | None
     study_data_version: int
     stale_pairs: list[tuple[str, str]] = field(default_factory=list)
+    #: The error of the newest recompute if the endpoints failed on it (shown in full only to
+    #: readers of every site: it may name a subject).
+    failure: str | None = None
+    failure_detail_shown: bool = False
 
     # -- state ----------------------------------------------------------------------------
 
     @property
     def recomputing(self) -> bool:
         """A save newer than the stored snapshots is still being processed by the worker."""
+        if self.failure is not None:
+            return False
         if self.data_version is None:
             return self.study_data_version > 0
         return self.data_version < self.study_data_version

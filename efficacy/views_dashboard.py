@@ -24,6 +24,7 @@ from efficacy.selectors_endpoints import endpoint_snapshots
 from enrollment.models import Subject
 from trialsite.charts import csv_response
 from trialsite.navigation import NavItem
+from trialsite.records.models import RecomputeRun
 from trialsite.studies import permissions
 from trialsite.studies.roles import Action
 
@@ -58,6 +59,20 @@ def relabelled(identified: dict, pseudonymous: dict, shown: set[int]) -> dict:
     return {key: _restore(value, pseudonymous[key], shown) for key, value in identified.items()}
 
 
+def endpoints_failure(study, snapshot_version: int | None) -> str | None:
+    """The error of the newest recompute run if its ``endpoints`` hook failed after the stored
+    snapshots (1 query): the page then says so instead of "recomputing…" for ever."""
+    run = (
+        RecomputeRun.objects.filter(study=study)
+        .order_by("-data_version", "-id")
+        .values("data_version", "errors")
+        .first()
+    )
+    if run is None or (snapshot_version is not None and run["data_version"] <= snapshot_version):
+        return None
+    return next((e["error"] for e in run["errors"] if e.get("hook") == "endpoints"), None)
+
+
 def _board(request, study) -> EfficacyBoard:
     stored = endpoint_snapshots(study)
     groups = stored.groups or ["all"]
@@ -79,6 +94,8 @@ def _board(request, study) -> EfficacyBoard:
         computed_at=stored.computed_at,
         study_data_version=study.data_version or 0,
         stale_pairs=[pair for pair in stored.stale if pair[0] == group],
+        failure=endpoints_failure(study, stored.data_version),
+        failure_detail_shown=allowed is None,
     )
 
 
@@ -99,11 +116,14 @@ def status(request):
         .first()
     )
     data_version = study.data_version or 0
+    failed = endpoints_failure(study, stored) is not None
+    behind = data_version > 0 if stored is None else stored < data_version
     return JsonResponse(
         {
             "data_version": data_version,
             "snapshot_data_version": stored,
-            "stale": data_version > 0 if stored is None else stored < data_version,
+            "stale": behind and not failed,
+            "failed": failed,
         }
     )
 

@@ -22,8 +22,9 @@ DAY0 = dt.date(2025, 6, 1)
 M1 = DAY0 + dt.timedelta(days=28)
 URL = "/efficacy/"
 #: Session, user, study, membership and permission reads, the subjects of the reader's sites
-#: (for their labels) and the one snapshot query: the same for 1 or 8 subjects.
-QUERIES = 10
+#: (for their labels), the newest recompute run and the one snapshot query: the same for 1 or 8
+#: subjects.
+QUERIES = 11
 
 
 def day(n: int) -> dt.date:
@@ -138,6 +139,7 @@ def test_before_any_infusion_the_page_says_so_and_a_newer_save_shows_recomputing
         "data_version": study.data_version,
         "snapshot_data_version": study.data_version,
         "stale": False,
+        "failed": False,
     }
     response(s, coordinator_a, M1, "M1")  # saved; the worker has not run yet
     board = client.get(URL).context["board"]
@@ -165,3 +167,27 @@ def test_the_page_takes_a_fixed_number_of_queries(
         assert client.get(URL).status_code == 200
     with django_assert_num_queries(QUERIES):
         assert client.get(URL, {"group": "DL1"}).status_code == 200
+
+
+def test_a_failed_recompute_is_said_not_shown_as_recomputing(
+    client, study, course, monitor, sponsor, coordinator_a, monkeypatch
+):
+    study = run_worker(study)
+    shown = study.data_version
+
+    def refused(*args, **kwargs):
+        raise ValueError("RFS of subject X-1: relapse before the CR")
+
+    monkeypatch.setattr("trialsite.dashboards.efficacy_hook.compute_endpoints", refused)
+    follow_up(course[0], coordinator_a, day(100))
+    run_worker(study)
+    client.force_login(monitor)
+    page = client.get(URL)
+    board = page.context["board"]
+    assert board.data_version == shown and not board.recomputing
+    assert "relapse before the CR" in page.content.decode()
+    status = client.get(reverse("efficacy-dashboard:status")).json()
+    assert (status["stale"], status["failed"]) == (False, True)
+    client.force_login(sponsor)
+    html = client.get(URL).content.decode()
+    assert 'data-testid="recompute-failed"' in html and "X-1" not in html
