@@ -14,6 +14,7 @@ class EfficacyConfig(AppConfig):
         )
         _register_response_crfs()
         _register_samples()
+        _register_dashboard()
 
 
 def _register_response_crfs() -> None:
@@ -54,3 +55,11 @@ def _register_samples() -> None:
         )
     )
     register(NavItem("Import efficacy samples", "efficacy:sample-import", Action.ENTER_DATA, 310))
+
+
+def _register_dashboard() -> None:
+    """The efficacy dashboard in the navigation, for every role on the study."""
+    from efficacy import views_dashboard
+    from trialsite import navigation
+
+    navigation.register(views_dashboard.NAV_ITEM)

@@ -38,6 +38,7 @@ urlpatterns = [
     path("design/", include("dosing.design_urls")),
     path("subjects/", include("dosing.urls")),
     path("escalation/", include("dosing.escalation_urls")),
+    path("efficacy/", include("efficacy.dashboard_urls")),
     path("dashboards/", include("trialsite.dashboards.urls")),
     path("efficacy/", include("efficacy.urls")),
     path("", include("trialsite.records.urls")),

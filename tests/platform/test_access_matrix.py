@@ -260,6 +260,7 @@ def url_of(page: str, world: dict) -> str:
         "api:escalation": [world["study"].pk],
         "api:efficacy-endpoints": [world["study"].pk],
         "api:escalation-what-if": [world["study"].pk],
+        "efficacy-dashboard:csv": [param],
         "api:subject-dosing-crf": [world["treated"].pk, param],
         "api:subject-assignment": [world["treated"].pk],
         "api:subject-assignment-end": [world["treated"].pk],
