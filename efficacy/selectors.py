@@ -153,6 +153,17 @@ def build_course(
     )
 
 
+def _baseline_used(screening: Decimal | None, rows: list[ResponseAssessment]) -> Decimal | None:
+    """The baseline the response classification used: the screening marrow blasts, else the one
+    entered on the subject's first response CRF that has one (``services.response.
+    baseline_blasts`` decides the same way), so the blast decline and PR agree."""
+    if screening is not None:
+        return screening
+    return next(
+        (r.baseline_bm_blasts_pct for r in rows if r.baseline_bm_blasts_pct is not None), None
+    )
+
+
 def visit_response(row: ResponseAssessment, day0: date) -> VisitResponse:
     return VisitResponse(
         assessed_on=row.assessment_date,
@@ -213,7 +224,7 @@ def subject_efficacy(study) -> dict[int, SubjectEfficacy]:
             day0=day0,
             course=build_course(day0, mine, follow_ups.get(pk, []), events.get(pk, []), settings),
             responses=tuple(visit_response(r, day0) for r in mine),
-            baseline_marrow_blast_pct=baseline.get(pk),
+            baseline_marrow_blast_pct=_baseline_used(baseline.get(pk), mine),
             peak_il6=exploratory.peak_il6 if exploratory else None,
             max_crs_grade=exploratory.max_crs_grade if exploratory else None,
             max_icans_grade=exploratory.max_icans_grade if exploratory else None,

@@ -10,7 +10,7 @@ import pytest
 
 from efficacy.selectors import subject_efficacy
 from efficacy.services import save_disease_event, save_follow_up, save_response_assessment
-from tests.efficacy.efficacy_data import infused_on, marrow
+from tests.efficacy.efficacy_data import infused_on, marrow, set_screening_blasts
 from tests.enrollment_data import register_and_consent
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +70,34 @@ def test_same_queries_for_one_and_many(
 def test_no_infused_subject_is_one_query(study, django_assert_num_queries):
     with django_assert_num_queries(1):
         assert subject_efficacy(study) == {}
+
+
+def test_the_course_carries_the_baseline_the_classification_used(
+    study, site_a, coordinator_a, investigator_a
+):
+    """Without a screening marrow the CRF's entered baseline classified the response (PR needs
+    it), so the blast decline and the waterfall must read that same baseline; a screening value,
+    once entered, is the baseline for both."""
+    entered = infused_on(site_a, coordinator_a, investigator_a, DAY0)
+    save_response_assessment(
+        entered,
+        actor=coordinator_a,
+        values=marrow(
+            DAY0 + dt.timedelta(days=28), blasts="15", baseline_bm_blasts_entered=Decimal(60)
+        ),
+    )
+    screened = infused_on(site_a, coordinator_a, investigator_a, DAY0)
+    set_screening_blasts(screened, coordinator_a, 45)
+    save_response_assessment(
+        screened,
+        actor=coordinator_a,
+        values=marrow(
+            DAY0 + dt.timedelta(days=28), blasts="15", baseline_bm_blasts_entered=Decimal(60)
+        ),
+    )
+
+    courses = subject_efficacy(study)
+
+    assert courses[entered.pk].baseline_marrow_blast_pct == Decimal(60)
+    assert courses[entered.pk].responses[0].category == "PR"
+    assert courses[screened.pk].baseline_marrow_blast_pct == Decimal(45)
