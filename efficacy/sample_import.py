@@ -27,7 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -56,6 +55,7 @@ from enrollment.services import data_entry_blocked
 from trialsite import clock
 from trialsite.records import edit_checks
 from trialsite.records.dates import parse_date
+from trialsite.records.import_jobs import ImportJobs
 from trialsite.studies import permissions
 from trialsite.studies.roles import Action
 
@@ -532,45 +532,17 @@ def commit(
 
 # --- A commit as a background job with its progress in the cache -----------------------------
 
-JOB_SECONDS = 2 * 60 * 60
-
-
-def _job_key(token: str) -> str:
-    return f"efficacy:sample-import:{token}"
-
-
-def _progress_key(token: str) -> str:
-    return f"efficacy:sample-import:{token}:progress"
+_JOBS = ImportJobs("efficacy:sample-import")
+upload = _JOBS.upload
+set_progress = _JOBS.set_progress
+progress_of = _JOBS.progress_of
 
 
 def store_upload(token: str, *, kind: str, content: bytes, filename: str, study, user) -> None:
     """Keep an uploaded file between its preview and the user's confirmation."""
-    cache.set(
-        _job_key(token),
-        {
-            "kind": kind,
-            "content": content,
-            "filename": filename,
-            "study_id": study.pk,
-            "user_id": user.pk,
-        },
-        JOB_SECONDS,
+    _JOBS.store_upload(
+        token, kind=kind, content=content, filename=filename, study_id=study.pk, user_id=user.pk
     )
-
-
-def upload(token: str) -> dict | None:
-    return cache.get(_job_key(token))
-
-
-def set_progress(token: str, **state) -> None:
-    """Store a job's progress; the owner's id is kept so only they can read it."""
-    previous = cache.get(_progress_key(token)) or {}
-    owner = state.pop("user_id", None) or previous.get("user_id")
-    cache.set(_progress_key(token), {**state, "user_id": owner}, JOB_SECONDS)
-
-
-def progress_of(token: str) -> dict | None:
-    return cache.get(_progress_key(token))
 
 
 def run_job(token: str) -> dict:
@@ -608,5 +580,5 @@ def run_job(token: str) -> dict:
     summary = plan.summary
     set_progress(token, state="done", done=total, total=total, summary=summary,
                  import_id=record.pk)  # fmt: skip
-    cache.delete(_job_key(token))
+    _JOBS.forget_upload(token)
     return {"state": "done", **summary}

@@ -20,7 +20,6 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.core.cache import cache
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +28,7 @@ from enrollment.models import Subject
 from safety.models import LabPanel, LabResult, Specimen
 from safety.services.labs import check_row, save_lab_panel
 from trialsite.records.dates import parse_date
+from trialsite.records.import_jobs import ImportJobs
 from trialsite.studies import permissions
 from trialsite.studies.roles import Action
 
@@ -303,39 +303,17 @@ def example_csv() -> str:
 
 # --- A commit as a background job with its progress in the cache -----------------------------
 
-JOB_SECONDS = 2 * 60 * 60
-
-
-def _job_key(token: str) -> str:
-    return f"safety:lab-import:{token}"
-
-
-def _progress_key(token: str) -> str:
-    return f"safety:lab-import:{token}:progress"
+_JOBS = ImportJobs("safety:lab-import")
+upload = _JOBS.upload
+set_progress = _JOBS.set_progress
+progress_of = _JOBS.progress_of
 
 
 def store_upload(token: str, *, content: bytes, filename: str, study, user) -> None:
     """Keep an uploaded file between its preview and the user's confirmation."""
-    cache.set(
-        _job_key(token),
-        {"content": content, "filename": filename, "study_id": study.pk, "user_id": user.pk},
-        JOB_SECONDS,
+    _JOBS.store_upload(
+        token, content=content, filename=filename, study_id=study.pk, user_id=user.pk
     )
-
-
-def upload(token: str) -> dict | None:
-    return cache.get(_job_key(token))
-
-
-def set_progress(token: str, **state) -> None:
-    """Store a job's progress; the owner's id is kept so only they can read it."""
-    previous = cache.get(_progress_key(token)) or {}
-    owner = state.pop("user_id", None) or previous.get("user_id")
-    cache.set(_progress_key(token), {**state, "user_id": owner}, JOB_SECONDS)
-
-
-def progress_of(token: str) -> dict | None:
-    return cache.get(_progress_key(token))
 
 
 def run_job(token: str) -> dict:
@@ -368,5 +346,5 @@ def run_job(token: str) -> dict:
         set_progress(token, state="failed", done=0, total=total, message=str(exc)[:300])
         raise
     set_progress(token, state="done", done=total, total=total, summary=summary)
-    cache.delete(_job_key(token))
+    _JOBS.forget_upload(token)
     return {"state": "done", **summary}
