@@ -315,6 +315,17 @@ class EfficacyBoard:
         return (self.values.get("swimmer") or {}).get("subjects", [])
 
     @property
+    def overrides(self) -> list[dict]:
+        """The responses whose category of record is the investigator's override, with the
+        category the rules computed (both kept on the CRF; the reason is on its page)."""
+        return [
+            {"label": r["label"], **x}
+            for r in self.swimmer_rows
+            for x in r["responses"]
+            if x.get("source") == "overridden"
+        ]
+
+    @property
     def swimmer_chart(self) -> XYChart:
         rows = self.swimmer_rows
         labels = [r["label"] for r in rows]
@@ -462,7 +473,15 @@ class EfficacyBoard:
             rows = [["subject", "follow_up_days", "responses", "relapse_day", "progression_day",
                      "hsct_day", "new_therapy_day", "death_day"]]  # fmt: skip
             for r in self.swimmer_rows:
-                responses = "; ".join(f"day {x['day']} {x['category']}" for x in r["responses"])
+                responses = "; ".join(
+                    f"day {x['day']} {x['category']}"
+                    + (
+                        f" (overridden; computed {x['computed']})"
+                        if x.get("source") == "overridden"
+                        else ""
+                    )
+                    for x in r["responses"]
+                )
                 rows.append([r["label"], r["follow_up_days"], responses, r["relapse_day"],
                              r["progression_day"], r["hsct_day"], r["new_therapy_day"],
                              r["death_day"]])  # fmt: skip

@@ -267,8 +267,17 @@ def _subject_swimmer(s: SubjectEfficacy) -> dict:
         "subject_id": s.subject_id,
         "label": s.label,
         "follow_up_days": (end - s.day0).days,
+        # The category of record with the computed one and its source, so an investigator's
+        # override shows on the dashboard beside what the rules said (issue #13).
         "responses": [
-            {"day": r.study_day, "month": r.month, "category": r.category} for r in s.responses
+            {
+                "day": r.study_day,
+                "month": r.month,
+                "category": r.category,
+                "computed": r.computed_category,
+                "source": r.source,
+            }
+            for r in s.responses
         ],
         "relapse_day": _day(s, c.relapse_date),
         "progression_day": _day(s, c.progression_date),

@@ -98,3 +98,23 @@ def test_correlations_and_swimmer_rows_are_the_stored_ones(subjects):
     assert deaths["data"] == [
         {"x": r["death_day"], "y": r["label"]} for r in b.swimmer_rows if r["death_day"]
     ]
+
+
+def test_an_override_is_shown_beside_the_category_the_rules_computed(subjects):
+    overridden = dataclasses.replace(visit(2, "CRi"), computed_category="MLFS", source="overridden")
+    first = dataclasses.replace(subjects[0], responses=(visit(1, "CR"), overridden))
+    b = board([first, *subjects[1:]])
+
+    assert b.overrides == [
+        {
+            "label": "S-001",
+            "day": overridden.study_day,
+            "month": 2,
+            "category": "CRi",
+            "computed": "MLFS",
+            "source": "overridden",
+        }
+    ]
+    row = next(r for r in b.table("swimmer")[1:] if r[0] == "S-001")
+    assert "CRi (overridden; computed MLFS)" in row[2]
+    assert board(subjects).overrides == []

@@ -440,8 +440,8 @@ def test_values_are_plain_json_and_swimmer_uses_study_days():
     assert swim["S-002"]["follow_up_days"] == 210 and swim["S-002"]["alive"] is False
     assert swim["S-004"]["hsct_day"] == 80 and swim["S-004"]["follow_up_days"] == 300
     assert swim["S-001"]["responses"] == [
-        {"day": 28, "month": 1, "category": "CR"},
-        {"day": 91, "month": 3, "category": "CR"},
+        {"day": 28, "month": 1, "category": "CR", "computed": "CR", "source": "computed"},
+        {"day": 91, "month": 3, "category": "CR", "computed": "CR", "source": "computed"},
     ]
 
 
