@@ -451,7 +451,8 @@ class EfficacyBoard:
                     [(p["x"], p["y"])],
                     GRADE_COLOURS[min(max(int(p["y"]), 0), 5)],
                     kind="scatter",
-                    options={"pointRadius": 5, "borderColor": "#4a5568"},
+                    # Drawn whole at the axis edges (grade 0, the lowest or highest x).
+                    options={"pointRadius": 5, "borderColor": "#4a5568", "clip": False},
                 )
                 for p in points
             ]
