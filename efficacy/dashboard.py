@@ -56,6 +56,7 @@ TABLES: tuple[str, ...] = (
     "kinetics",
     "kinetics-levels",
     "correlations",
+    "correlation-points",
 )
 
 CORRELATIONS: tuple[tuple[str, str], ...] = (
@@ -64,6 +65,14 @@ CORRELATIONS: tuple[tuple[str, str], ...] = (
     ("cmax_vs_crs", _("CAR-T Cmax vs worst CRS grade")),
     ("cmax_vs_icans", _("CAR-T Cmax vs worst ICANS grade")),
 )
+
+#: The exploratory scatter's x measure per comparison (the y is always the worst grade, 0–5).
+_CORRELATION_X: dict[str, str] = {
+    "il6_vs_crs": "il6",
+    "il6_vs_icans": "il6",
+    "cmax_vs_crs": "cmax",
+    "cmax_vs_icans": "cmax",
+}
 
 _SWIMMER_MARKERS: tuple[tuple[str, str, str, str], ...] = (
     # (row key, legend, colour, Chart.js point style)
@@ -93,6 +102,16 @@ def format_rate(rate: dict) -> str:
 
 def _number(value, digits: int = 1) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
+
+
+def correlation_statistic(row: dict) -> str:
+    """ "Spearman ρ = 0.80, p = 0.200, n = 4" from a stored correlation (its note if none)."""
+    if row.get("rho") is None:
+        note = row.get("note") or _("not estimable")
+        return f"Spearman ρ = –, p = –, n = {row['n']} ({note})"
+    p = row["p_value"]
+    p_text = "p = –" if p is None else ("p < 0.001" if p < 0.001 else f"p = {p:.3f}")
+    return f"Spearman ρ = {row['rho']:.2f}, {p_text}, n = {row['n']}"
 
 
 def survival_at(steps: list[dict], time: float) -> float:
@@ -428,6 +447,69 @@ class EfficacyBoard:
             if key in stored
         ]
 
+    @property
+    def correlation_charts(self) -> list[dict]:
+        """One scatter per stored comparison: each subject's (x, worst grade) on a log x axis,
+        titled with the stored Spearman ρ, p and n (never recomputed here). One dataset per
+        subject so the hover names it (its label is already de-identified for the reader);
+        coloured by grade as the safety dashboard colours CRS/ICANS."""
+        out = []
+        for i, row in enumerate(self.correlation_rows):
+            points = row.get("points", [])
+            series = [
+                PointSeries(
+                    p["label"],
+                    [(p["x"], p["y"])],
+                    GRADE_COLOURS[min(max(int(p["y"]), 0), 5)],
+                    kind="scatter",
+                    # Drawn whole at the axis edges (grade 0, the lowest or highest x).
+                    options={"pointRadius": 5, "borderColor": "#4a5568", "clip": False},
+                )
+                for p in points
+            ]
+            chart = XYChart(
+                chart_id=f"efficacy-correlation-{i}",
+                title=f"{row['label']}: {correlation_statistic(row)}",
+                labels=(),
+                series=(),
+                point_series=series,
+                csv_url=self.csv_url("correlation-points"),
+                extra_options={
+                    "scales": {
+                        "x": axis(self._correlation_x_title(row["key"]), type="logarithmic"),
+                        "y": axis(
+                            str(_("Worst grade")),
+                            type="linear",
+                            min=0,
+                            max=5,
+                            ticks={"stepSize": 1},
+                        ),
+                    },
+                    "plugins": {"legend": {"display": False}},
+                },
+            )
+            out.append(
+                {
+                    "key": row["key"],
+                    "row": row,
+                    "chart": chart,
+                    # A log axis cannot place 0 (e.g. CAR-T below the limit of quantification).
+                    "not_drawn": sum(1 for p in points if p["x"] <= 0),
+                }
+            )
+        return out
+
+    def _correlation_x_title(self, key: str) -> str:
+        if _CORRELATION_X.get(key) == "il6":
+            return str(_("Peak IL-6 (pg/mL, log scale)"))
+        stored = self.values.get("correlations") or {}
+        analyte = stored.get("cmax_analyte", "")
+        unit = (
+            ((self.values.get("kinetics") or {}).get("analytes") or {}).get(analyte, {}).get("unit")
+        )
+        detail = ", ".join(x for x in (analyte, unit, str(_("log scale"))) if x)
+        return f"{_('CAR-T Cmax')} ({detail})"
+
     # -- CSV tables -------------------------------------------------------------------------------
 
     def table(self, name: str) -> list[list[object]]:
@@ -506,5 +588,11 @@ class EfficacyBoard:
             rows = [["comparison", "n", "spearman_rho", "p_value", "note"]]
             for r in self.correlation_rows:
                 rows.append([r["key"], r["n"], r["rho"], r["p_value"], r["note"]])
+            return rows
+        if name == "correlation-points":
+            rows = [["comparison", "subject", "x", "grade"]]
+            for r in self.correlation_rows:
+                for p in r.get("points", []):
+                    rows.append([r["key"], p["label"], p["x"], p["y"]])
             return rows
         raise KeyError(name)

@@ -350,12 +350,32 @@ def _kinetics(
     }
 
 
-def _correlation(x: list, y: list) -> dict:
-    n = sum(a is not None and b is not None for a, b in zip(x, y, strict=True))
+def _correlation(x: list, y: list, subjects: Sequence[SubjectEfficacy]) -> dict:
+    """Spearman of ``x`` against ``y`` (one value per subject, None: not measured) with the
+    complete pairs it was computed from, so the dashboard's scatter shows exactly those points
+    (each labelled by the subject row keys the de-identification relabels, as the swimmer's)."""
+    points = [
+        {"subject_id": s.subject_id, "label": s.label, "x": a, "y": b}
+        for s, a, b in zip(subjects, x, y, strict=True)
+        if a is not None and b is not None
+    ]
+    n = len(points)
     if n < 3:
-        return {"n": n, "rho": None, "p_value": None, "note": "fewer than 3 subjects with both"}
+        return {
+            "n": n,
+            "rho": None,
+            "p_value": None,
+            "note": "fewer than 3 subjects with both",
+            "points": points,
+        }
     rho, p = spearman(x, y)
-    return {"n": n, "rho": rho, "p_value": p, "note": None if rho is not None else "constant"}
+    return {
+        "n": n,
+        "rho": rho,
+        "p_value": p,
+        "note": None if rho is not None else "constant",
+        "points": points,
+    }
 
 
 def _correlations(
@@ -369,10 +389,10 @@ def _correlations(
     icans = [s.max_icans_grade or 0 for s in subjects]
     return {
         "cmax_analyte": "/".join(PRIMARY_ANALYTE),
-        "il6_vs_crs": _correlation(il6, crs),
-        "il6_vs_icans": _correlation(il6, icans),
-        "cmax_vs_crs": _correlation(cmax, crs),
-        "cmax_vs_icans": _correlation(cmax, icans),
+        "il6_vs_crs": _correlation(il6, crs, subjects),
+        "il6_vs_icans": _correlation(il6, icans, subjects),
+        "cmax_vs_crs": _correlation(cmax, crs, subjects),
+        "cmax_vs_icans": _correlation(cmax, icans, subjects),
     }
 
 

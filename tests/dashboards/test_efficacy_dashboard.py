@@ -13,6 +13,8 @@ from django.urls import reverse
 
 from efficacy.rules import exact_ci
 from tests.dashboards.endpoints_data import NR, event, follow_up, infused_subject, response
+from tests.safety.crs_data import add_crs
+from tests.safety.lab_data import panel
 from trialsite.records import recompute
 from trialsite.studies.models import Study
 
@@ -54,6 +56,17 @@ def course(study, site_a, coordinator_a, investigator_a):
     response(s3, coordinator_a, M1, "M1")
     event(s3, coordinator_a, "death", day(70))
     return [s1, s2, s3]
+
+
+@pytest.fixture
+def exploratory(course, coordinator_a):
+    """Peak IL-6 800, 150 and 2500 pg/mL; worst CRS none (grade 0), grade 1 (fever) and grade 2
+    (fever with hypotension needing fluids): Spearman rho 0.5 over the 3 subjects."""
+    for s, il6 in zip(course, ("800", "150", "2500"), strict=True):
+        panel(s, coordinator_a, 2, ("IL6", il6))
+    add_crs(course[1], coordinator_a, 2, "38.6")
+    add_crs(course[2], coordinator_a, 2, "39.1", hypotension=True, fluid_bolus=True)
+    return course
 
 
 def _rate_text(k: int, n: int) -> str:
@@ -126,6 +139,53 @@ def test_the_sponsor_sees_no_subject_ids_or_dates(client, study, course, sponsor
     assert [r[0] for r in _csv(client, "swimmer")[1:]] == ["Subject 1", "Subject 2", "Subject 3"]
 
 
+def test_each_correlation_is_drawn_from_the_stored_points_with_its_csv(
+    client, study, exploratory, monitor
+):
+    run_worker(study)
+    client.force_login(monitor)
+    page = client.get(URL)
+    html = page.content.decode()
+    board = page.context["board"]
+    stored = board.values["correlations"]["il6_vs_crs"]
+    labels = [s.subject_number or s.screening_number for s in exploratory]
+    assert [(p["label"], p["x"], p["y"]) for p in stored["points"]] == [
+        (labels[0], 800.0, 0),
+        (labels[1], 150.0, 1),
+        (labels[2], 2500.0, 2),
+    ]
+    assert stored["n"] == 3 and stored["rho"] == pytest.approx(0.5)
+    chart = next(c for c in board.correlation_charts if c["key"] == "il6_vs_crs")["chart"]
+    assert [(ds["label"], ds["data"]) for ds in chart.spec["data"]["datasets"]] == [
+        (p["label"], [{"x": p["x"], "y": p["y"]}]) for p in stored["points"]
+    ]
+    assert f"Spearman ρ = 0.50, p = {stored['p_value']:.3f}, n = 3" in html
+    for i in range(4):
+        assert f'id="efficacy-correlation-{i}-spec"' in html
+    rows = _csv(client, "correlation-points")
+    assert rows[0] == ["comparison", "subject", "x", "grade"]
+    assert [r for r in rows if r[0] == "il6_vs_crs"] == [
+        ["il6_vs_crs", labels[0], "800.0", "0"],
+        ["il6_vs_crs", labels[1], "150.0", "1"],
+        ["il6_vs_crs", labels[2], "2500.0", "2"],
+    ]
+
+
+def test_the_sponsor_hovers_subject_n_on_the_scatter(client, study, exploratory, sponsor):
+    run_worker(study)
+    client.force_login(sponsor)
+    board = client.get(URL).context["board"]
+    chart = next(c for c in board.correlation_charts if c["key"] == "il6_vs_crs")["chart"]
+    shown = [ds["label"] for ds in chart.spec["data"]["datasets"]]
+    assert shown == ["Subject 1", "Subject 2", "Subject 3"]
+    rows = _csv(client, "correlation-points")
+    assert {r[1] for r in rows[1:]} == {"Subject 1", "Subject 2", "Subject 3"}
+    for s in exploratory:
+        for label in (s.subject_number, s.screening_number):
+            if label:
+                assert label not in str(chart.spec) and label not in str(rows)
+
+
 def test_before_any_infusion_the_page_says_so_and_a_newer_save_shows_recomputing(
     client, study, site_a, coordinator_a, investigator_a, monitor
 ):
@@ -160,6 +220,7 @@ def test_the_page_takes_a_fixed_number_of_queries(
         s = infused_subject(site_a, coordinator_a, investigator_a, DAY0, 1 + i % 2)
         response(s, coordinator_a, M1, "M1", **({} if i % 2 == 0 else NR))
         follow_up(s, coordinator_a, day(60 + i))
+        panel(s, coordinator_a, 2, ("IL6", str(100 * (i + 1))))  # a scatter point per subject
     run_worker(study)
     client.force_login(investigator_a)
     client.get(URL)  # warm the session and content-type caches

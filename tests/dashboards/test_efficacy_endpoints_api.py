@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from efficacy.selectors_endpoints import endpoint_snapshots
 from tests.dashboards.endpoints_data import NR, follow_up, infused_subject, response
+from tests.safety.lab_data import panel
 from trialsite.dashboards.efficacy_hook import endpoints_hook
 from trialsite.studies.models import Study
 
@@ -73,6 +74,8 @@ def test_the_sponsor_reads_it_de_identified(
     client, study, site_a, coordinator_a, investigator_a, sponsor
 ):
     subjects = infuse(site_a, coordinator_a, investigator_a, 3)
+    for i, s in enumerate(subjects):
+        panel(s, coordinator_a, 2, ("IL6", str(100 * (i + 1))))
     study = recompute(study)
     client.force_login(sponsor)
     response_ = client.get(url(study))
@@ -85,6 +88,9 @@ def test_the_sponsor_reads_it_de_identified(
         assert (s.subject_number or s.screening_number) not in text
     rows = body["endpoints"]["all"]["os"]["subjects"]
     assert [r["label"] for r in rows] == ["Subject 1", "Subject 2", "Subject 3"]
+    # The exploratory scatter's points are named as the swimmer rows are, with no internal ID.
+    points = body["endpoints"]["all"]["correlations"]["il6_vs_crs"]["points"]
+    assert points == [{"label": f"Subject {i}", "x": 100.0 * i, "y": 0} for i in (1, 2, 3)]
     # The numbers are the stored ones.
     assert (
         body["endpoints"]["all"]["os"]["steps"]

@@ -2,8 +2,9 @@
 
 Three infused subjects at two dose levels, entered through the CRF services and recomputed as
 the worker does; the investigator opens "Efficacy" from the navigation and every chart (rates,
-waterfall, the four Kaplan–Meier curves, the swimmer plot) is drawn with no console error; the
-group selector shows one dose level; the sponsor's page carries no subject ID.
+waterfall, the four Kaplan–Meier curves, the swimmer plot, the four exploratory scatters of
+peak IL-6 / Cmax against grade) is drawn with no console error; the group selector shows one
+dose level; the sponsor's page carries no subject ID.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from playwright.sync_api import Page, expect
 
 from tests.dashboards.endpoints_data import NR, event, follow_up, infused_subject, response
 from tests.e2e.conftest import log_in
+from tests.safety.lab_data import panel
 from trialsite.records import recompute
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,6 +30,10 @@ CHARTS = (
     "efficacy-km-rfs",
     "efficacy-km-dor",
     "efficacy-swimmer",
+    "efficacy-correlation-0",
+    "efficacy-correlation-1",
+    "efficacy-correlation-2",
+    "efficacy-correlation-3",
 )
 
 
@@ -43,6 +49,7 @@ def course(demo_team):
             event(s, coordinator, "death", DAY0 + dt.timedelta(days=death))
         else:
             follow_up(s, coordinator, DAY0 + dt.timedelta(days=90))
+        panel(s, coordinator, 2, ("IL6", str(300 * (len(subjects) + 1))))
         subjects.append(s)
     recompute.run(study.pk)
     return subjects

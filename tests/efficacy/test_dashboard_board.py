@@ -118,3 +118,48 @@ def test_an_override_is_shown_beside_the_category_the_rules_computed(subjects):
     row = next(r for r in b.table("swimmer")[1:] if r[0] == "S-001")
     assert "CRi (overridden; computed MLFS)" in row[2]
     assert board(subjects).overrides == []
+
+
+def test_each_correlation_is_a_scatter_of_the_stored_points_titled_with_its_statistic(subjects):
+    b = board(subjects)
+    charts = {c["key"]: c for c in b.correlation_charts}
+    assert list(charts) == ["il6_vs_crs", "il6_vs_icans", "cmax_vs_crs", "cmax_vs_icans"]
+    stored = b.values["correlations"]["il6_vs_crs"]
+    spec = charts["il6_vs_crs"]["chart"].spec
+    # One dataset per subject, named by its (reader's) label, at exactly the stored point.
+    assert [(ds["label"], ds["data"]) for ds in spec["data"]["datasets"]] == [
+        (p["label"], [{"x": p["x"], "y": p["y"]}]) for p in stored["points"]
+    ]
+    assert [ds["type"] for ds in spec["data"]["datasets"]] == ["scatter"] * 4
+    assert spec["options"]["scales"]["x"]["type"] == "logarithmic"
+    assert "IL-6" in spec["options"]["scales"]["x"]["title"]["text"]
+    assert (spec["options"]["scales"]["y"]["min"], spec["options"]["scales"]["y"]["max"]) == (0, 5)
+    title = charts["il6_vs_crs"]["chart"].title
+    assert title == (
+        f"Peak IL-6 vs worst CRS grade: Spearman ρ = {stored['rho']:.2f}, "
+        f"p = {stored['p_value']:.3f}, n = {stored['n']}"
+    )
+    assert charts["il6_vs_crs"]["chart"].csv_url.endswith("/correlation-points.csv?group=all")
+    # No ICANS at all: every subject at grade 0, no estimate; said in the title, not invented.
+    assert charts["il6_vs_icans"]["chart"].title.endswith("Spearman ρ = –, p = –, n = 4 (constant)")
+    cmax_axis = charts["cmax_vs_crs"]["chart"].spec["options"]["scales"]["x"]["title"]["text"]
+    assert "qpcr/blood" in cmax_axis and "copies" in cmax_axis
+
+
+def test_the_correlation_points_csv_is_the_stored_points(subjects):
+    b = board(subjects)
+    rows = b.table("correlation-points")
+    assert rows[0] == ["comparison", "subject", "x", "grade"]
+    stored = b.values["correlations"]
+    assert rows[1:] == [
+        [key, p["label"], p["x"], p["y"]]
+        for key in ("il6_vs_crs", "il6_vs_icans", "cmax_vs_crs", "cmax_vs_icans")
+        for p in stored[key]["points"]
+    ]
+    assert len(rows) - 1 == sum(stored[k]["n"] for k in stored if isinstance(stored[k], dict))
+
+
+def test_a_zero_on_the_log_axis_is_counted_as_not_drawn(subjects):
+    subjects[0] = dataclasses.replace(subjects[0], peak_il6=0.0)
+    charts = {c["key"]: c for c in board(subjects).correlation_charts}
+    assert charts["il6_vs_crs"]["not_drawn"] == 1 and charts["cmax_vs_crs"]["not_drawn"] == 0

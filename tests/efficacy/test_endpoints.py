@@ -385,7 +385,8 @@ def test_correlations_equal_spearman_and_no_episode_is_grade_0():
         )
     got = compute_endpoints(subjects, {})[(ALL, "correlations")]
     rho, p = spearman(il6, [0, 2, 3, 1, 2])
-    assert got["il6_vs_crs"] == {"n": 4, "rho": rho, "p_value": p, "note": None}
+    il6_crs = {k: v for k, v in got["il6_vs_crs"].items() if k != "points"}
+    assert il6_crs == {"n": 4, "rho": rho, "p_value": p, "note": None}
     rho, p = spearman([1000, 2000, 3000, 4000, 5000], [0, 0, 2, 0, 1])
     assert (got["cmax_vs_icans"]["rho"], got["cmax_vs_icans"]["p_value"]) == (rho, p)
     few = compute_endpoints(subjects[:2], {})[(ALL, "correlations")]
@@ -394,7 +395,42 @@ def test_correlations_equal_spearman_and_no_episode_is_grade_0():
         "rho": None,
         "p_value": None,
         "note": "fewer than 3 subjects with both",
+        "points": [
+            {"subject_id": 1, "label": "S-001", "x": 50.0, "y": 0},
+            {"subject_id": 2, "label": "S-002", "x": 800.0, "y": 2},
+        ],
     }
+
+
+def test_each_correlation_keeps_the_points_spearman_was_given():
+    """The scatter's points are the complete pairs: subject 5 (no IL-6) is left out of the IL-6
+    comparisons, a subject without CRS is at grade 0, and Spearman on the points alone gives the
+    stored rho and p."""
+    il6 = [50.0, 800.0, 2500.0, 120.0, None]
+    crs = [None, 2, 3, 1, 2]
+    subjects = [
+        SubjectEfficacy(
+            **{
+                **subject(i + 1, kinetics_points=points([(7, 1000 * (i + 1))])).__dict__,
+                "peak_il6": il6[i],
+                "max_crs_grade": crs[i],
+            }
+        )
+        for i in range(5)
+    ]
+    got = compute_endpoints(subjects, {})[(ALL, "correlations")]
+    il6_crs = got["il6_vs_crs"]["points"]
+    assert il6_crs == [
+        {"subject_id": i + 1, "label": f"S-{i + 1:03d}", "x": il6[i], "y": (crs[i] or 0)}
+        for i in range(4)
+    ]
+    for key in ("il6_vs_crs", "il6_vs_icans", "cmax_vs_crs", "cmax_vs_icans"):
+        stored = got[key]
+        assert len(stored["points"]) == stored["n"]
+        xs = [pt["x"] for pt in stored["points"]]
+        ys = [pt["y"] for pt in stored["points"]]
+        assert spearman(xs, ys) == (stored["rho"], stored["p_value"])
+    assert [pt["x"] for pt in got["cmax_vs_crs"]["points"]] == [1000 * i for i in range(1, 6)]
 
 
 # --- grouping, empty groups, JSON, swimmer ---------------------------------------------------
