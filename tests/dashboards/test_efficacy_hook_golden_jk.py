@@ -1,7 +1,7 @@
-"""Golden §J (Kaplan–Meier) and §K (exact binomial CIs) from the database to the stored
+"""Golden §J (Kaplan–Meier), §K (exact binomial CIs) and §L (CAR-T kinetics) from the database to the stored
 snapshots: the CRFs a site enters → the ``endpoints`` hook → ``EndpointSnapshot`` values equal
 to CASES.md's tables (issue #13 Requirement 6: "every §A–C and §J–M case through the services
-and the hook"; §A–C and §L–M have their own tests)."""
+and the hook"; §A–C and §M have their own tests)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ import datetime as dt
 
 import pytest
 
+from efficacy import sample_import
 from efficacy.models import EndpointSnapshot
 from tests.dashboards.endpoints_data import CRI, NR, event, follow_up, infused_subject, response
+from tests.efficacy.sample_data import golden_kinetics_csv
+from tests.efficacy.sample_data import infused_subject as sampled_subject
 from trialsite.records import recompute
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +103,24 @@ def test_response_rates_entered_as_marrows_carry_the_exact_clopper_pearson_cis(
             pytest.approx(golden[(k, n)][0], abs=5e-7),
             pytest.approx(golden[(k, n)][1], abs=5e-7),
         ), (group, name)
+
+
+def test_golden_l_imported_as_samples_reaches_the_kinetics_snapshot(
+    study, site_a, coordinator_a, investigator_a
+):
+    """CASES.md §L: the profile imported through the sample import, then the hook: Cmax 45 000
+    at Day 10, AUC0–28d 423 250 (linear trapezoid, the default), Tlast Day 60 / Clast 300."""
+    subject = sampled_subject(site_a, coordinator_a, investigator_a)
+    plan = sample_import.preview(
+        golden_kinetics_csv(subject), kind="kinetics", filename="l.csv", study=study,
+        user=coordinator_a,
+    )  # fmt: skip
+    assert plan.error_count == 0
+    sample_import.commit(plan, user=coordinator_a, study=study)
+    study.refresh_from_db()
+    recompute.hooks()["endpoints"](study, study.data_version)
+
+    analytes = _stored(study, "all", "kinetics")["analytes"]
+    (row,) = analytes["qpcr/blood"]["subjects"]
+    assert (row["cmax"], row["tmax"], row["auc_0_28"]) == (45_000, 10, pytest.approx(423_250))
+    assert (row["tlast"], row["clast"]) == (60, 300)
