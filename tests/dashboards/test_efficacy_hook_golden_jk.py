@@ -1,7 +1,7 @@
-"""Golden §J (Kaplan–Meier), §K (exact binomial CIs) and §L (CAR-T kinetics) from the database to the stored
-snapshots: the CRFs a site enters → the ``endpoints`` hook → ``EndpointSnapshot`` values equal
-to CASES.md's tables (issue #13 Requirement 6: "every §A–C and §J–M case through the services
-and the hook"; §A–C and §M have their own tests)."""
+"""Golden §J (Kaplan–Meier), §K (exact binomial CIs) and §L (CAR-T kinetics) from the
+database to the stored snapshots: the CRFs and imports a site enters → the ``endpoints`` hook →
+``EndpointSnapshot`` values equal to CASES.md's tables (issue #13 Requirement 6: "every §A–C and
+§J–M case through the services and the hook"; §A–C and §M have their own tests)."""
 
 from __future__ import annotations
 
